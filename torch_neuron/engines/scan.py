@@ -1,0 +1,146 @@
+"""Per-batch SGD as a parallel scan of affine maps: exact up to float rounding, O(log n) depth.
+
+With squared error each step is affine in θ = (w, b): θ ← A·θ + c, with v = (x, 1),
+A = I − lr·mean(v vᵀ) and c = lr·mean(y·v) over the batch. Maps compose associatively,
+(A₂, c₂)∘(A₁, c₁) = (A₂A₁, A₂c₁ + c₂), so an epoch is a tree reduction over its batches
+and E epochs are an inclusive scan over the epoch maps.
+
+A map is a tensor P of shape (2, 3, ...): P[i, j] is row i of [A | c], one map per trailing index.
+"""
+import torch
+
+from ..functional import sgd_step
+
+BLOCK = 1024  # above this many batches, reduce in (BLOCK, rest) tiles so the inner dim stays contiguous
+
+
+def step_maps(x, y, lr):
+    """[A | c] of each batch, read off `sgd_step` by linearity: x, y (..., k, m) → P (2, 3, ..., k).
+
+    Column j of [A | c] is the step applied to basis point j: (w, b, y) = (1, 0, 0), (0, 1, 0), (0, 0, y).
+    """
+    basis = torch.eye(3, dtype=x.dtype, device=x.device).view(3, 3, *([1] * (x.dim() - 1)))
+    lr = lr.unsqueeze(-1) if torch.is_tensor(lr) and lr.dim() else lr  # (...) → (..., 1) for k
+    w, b = sgd_step(basis[:, 0], basis[:, 1], x, basis[:, 2].unsqueeze(-1) * y, lr)
+    return torch.stack((w, b))
+
+
+def compose(second, first):
+    """second ∘ first, elementwise over trailing dims: [A₂A₁ | A₂c₁ + c₂]."""
+    out = torch.addcmul(second[:, 0:1] * first[0:1], second[:, 1:2], first[1:2])
+    out[:, 2] += second[:, 2]
+    return out
+
+
+def identity_maps(like, k):
+    """k identity maps shaped like `like` (2, 3, ..., _) → (2, 3, ..., k)."""
+    eye = torch.eye(2, 3, dtype=like.dtype, device=like.device)
+    return eye.view(2, 3, *([1] * (like.dim() - 2))).expand(*like.shape[:-1], k)
+
+
+def reduce_maps(P):
+    """Compose maps along the last dim in order (P[..., 0] first): (2, 3, ..., k) → (2, 3, ...)."""
+    k = P.shape[-1]
+    pad = (1 << max(k - 1, 0).bit_length()) - k  # to a power of two, so every level pairs evenly
+    if pad:
+        P = torch.cat((P, identity_maps(P, pad)), -1)
+    while P.shape[-1] > 1:
+        P = compose(P[..., 1::2], P[..., 0::2])
+    return P[..., 0]
+
+
+def fold(maps):
+    """Compose a list of maps (2, 3, ...) in order, the first applied first."""
+    out = maps[0]
+    for P in maps[1:]:
+        out = compose(P, out)
+    return out
+
+
+def epoch_map(x, y, lr, batch_size):
+    """The map of one epoch over x, y (..., n) in batches of batch_size (a short last batch included)."""
+    n = x.shape[-1]
+    k, tail = divmod(n, batch_size)
+    parts = []
+    q, r = divmod(k, BLOCK) if k > BLOCK else (0, k)
+    if q:  # tiles: batch t*BLOCK + i sits at [i, t], so the tree over i reads contiguous rows
+        xs, ys = (v[..., :q * BLOCK * batch_size].unflatten(-1, (q, BLOCK, batch_size)).transpose(-3, -2)
+                  for v in (x, y))
+        tiles = reduce_maps(step_maps(xs, ys, lr).transpose(-1, -2))  # reduce over i
+        parts.append(reduce_maps(tiles))  # then over t
+    if r:
+        s = q * BLOCK * batch_size
+        xs, ys = (v[..., s:s + r * batch_size].unflatten(-1, (r, batch_size)) for v in (x, y))
+        parts.append(reduce_maps(step_maps(xs, ys, lr)))
+    if tail:
+        parts.append(step_maps(x[..., n - tail:].unsqueeze(-2), y[..., n - tail:].unsqueeze(-2), lr)[..., 0])
+    return fold(parts)
+
+
+def prefix_maps(P):
+    """Inclusive scan along the last dim: out[..., e] = P[..., e] ∘ … ∘ P[..., 0] (Hillis–Steele)."""
+    d = 1
+    while d < P.shape[-1]:
+        P = torch.cat((P[..., :d], compose(P[..., d:], P[..., :-d])), -1)
+        d *= 2
+    return P
+
+
+def apply_map(P, w, b):
+    """θ' = A·θ + c for θ = (w, b) → (w', b')."""
+    return P[0, 0] * w + P[0, 1] * b + P[0, 2], P[1, 0] * w + P[1, 1] * b + P[1, 2]
+
+
+def power_map(P, e):
+    """P∘P∘…∘P (e times) by repeated squaring; e = 0 gives the identity."""
+    out = None
+    while e:
+        if e & 1:
+            out = P if out is None else compose(P, out)
+        e >>= 1
+        if e:
+            P = compose(P, P)
+    return identity_maps(P.unsqueeze(-1), 1)[..., 0] if out is None else out
+
+
+def fit_scan(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history=True):
+    """Per-epoch maps, then their inclusive scan applied to (w, b) → per-epoch w, b (..., epochs)."""
+    if orders.shuffled:
+        maps = torch.stack([epoch_map(*orders.apply(e, x, y), lr, batch_size) for e in range(epochs)], -1)
+    else:
+        M = epoch_map(x, y, lr, batch_size)
+        if not history:  # only the last epoch is wanted: square the map instead of scanning
+            wE, bE = apply_map(power_map(M, epochs), w, b)
+            progress.update(epochs)
+            return wE.unsqueeze(-1), bE.unsqueeze(-1)
+        maps = M.unsqueeze(-1).expand(*M.shape, epochs)
+    ws, bs = apply_map(prefix_maps(maps), w.unsqueeze(-1), b.unsqueeze(-1))
+    progress.update(epochs)
+    return ws, bs
+
+
+def fit_scan_chunks(chunks, w, b, *, epochs, lr, batch_size, progress, history=True):
+    """Fit on data that arrives in pieces: compose each chunk's map in order, never concatenating the data.
+
+    chunks: an iterable of (x, y) pairs (a DataLoader, say), read once; a batch may span two chunks.
+    """
+    maps, carry = [], None
+    for xc, yc in chunks:
+        if carry is not None:  # finish the batch the previous chunk began
+            xc, yc = torch.cat((carry[0], xc), -1), torch.cat((carry[1], yc), -1)
+        full = xc.shape[-1] - xc.shape[-1] % batch_size
+        if full:
+            maps.append(epoch_map(xc[..., :full], yc[..., :full], lr, batch_size))
+        carry = (xc[..., full:], yc[..., full:]) if full < xc.shape[-1] else None
+    if carry is not None:
+        maps.append(epoch_map(carry[0], carry[1], lr, batch_size))
+    if not maps:
+        raise ValueError("the chunks held no samples")
+    M = fold(maps)
+    if not history:
+        wE, bE = apply_map(power_map(M, epochs), w, b)
+        progress.update(epochs)
+        return wE.unsqueeze(-1), bE.unsqueeze(-1)
+    ws, bs = apply_map(prefix_maps(M.unsqueeze(-1).expand(*M.shape, epochs)), w.unsqueeze(-1), b.unsqueeze(-1))
+    progress.update(epochs)
+    return ws, bs

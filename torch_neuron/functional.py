@@ -1,0 +1,43 @@
+"""The book's neuron as pure functions of tensors: the math of one update, written once.
+
+Every engine derives from `sgd_step`: the loop calls it per (mini-)batch, the autograd
+engine must agree with it, and the scan reads its affine map off it (engines/scan.py).
+"""
+import torch
+
+
+def forpass(x, w, b):
+    """Forward pass (정방향 계산): ŷ = x·w + b, elementwise."""
+    return x * w + b
+
+
+def backprop(x, err):
+    """Backward pass (역방향 계산) with err = −(y − ŷ): (w_grad, b_grad) = (x·err, 1·err)."""
+    return x * err, 1 * err
+
+
+def squared_error(y, y_hat):
+    """Half squared error, elementwise: L = ½(y − ŷ)², so ∂L/∂ŷ = −(y − ŷ) = err."""
+    return 0.5 * (y - y_hat) ** 2
+
+
+def _col(t):
+    # (...) → (..., 1) so one w per neuron broadcasts over that neuron's samples
+    return t.unsqueeze(-1) if torch.is_tensor(t) else t
+
+
+def sgd_step(w, b, x, y, lr):
+    """One gradient-descent step on the batch in the last dim of x and y.
+
+    w ← w − lr·mean(x·err),  b ← b − lr·mean(err),  with err = −(y − ŷ).
+    Shapes: x, y (..., m); w, b, lr (...) or Python floats → new w, b (...).
+    With m = 1 and lr = 1 it is the book's `w -= w_grad; b -= b_grad`, bit for bit.
+    """
+    err = -(y - forpass(x, _col(w), _col(b)))
+    w_grad, b_grad = backprop(x, err)
+    return w - lr * w_grad.mean(-1), b - lr * b_grad.mean(-1)
+
+
+def mean_loss(x, y, w, b):
+    """Mean half squared error over the last dim: mean ½(y − (x·w + b))² → (...)."""
+    return squared_error(y, forpass(x, _col(w), _col(b))).mean(-1)

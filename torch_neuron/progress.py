@@ -1,0 +1,23 @@
+"""A progress bar on stderr for long fits (tqdm when installed), or nothing."""
+import sys
+
+
+class Silent:
+    """Stands in for a progress bar: counts nothing, prints nothing."""
+
+    def update(self, n=1):
+        pass
+
+    def close(self):
+        pass
+
+
+def progress_bar(total, enabled, desc="fit"):
+    """A tqdm bar over `total` epochs on stderr when enabled and tqdm is installed; else Silent()."""
+    if not enabled:
+        return Silent()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return Silent()
+    return tqdm(total=total, desc=desc, unit="epoch", file=sys.stderr, leave=False)

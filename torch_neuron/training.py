@@ -1,0 +1,119 @@
+"""fit: per-batch gradient descent for one neuron or many at once, with checked inputs and kept state.
+
+Data flow: inputs checked → engine chosen in one place → new (w, b) → a finiteness check →
+returned, or an error that leaves the caller's (w, b) as they were.
+"""
+from typing import NamedTuple, Optional
+
+import torch
+
+from . import engines, validate
+from .progress import progress_bar
+
+
+class History(NamedTuple):
+    """Per-epoch trajectory, each of shape (..., epochs): w, b and the mean loss after each epoch."""
+    w: torch.Tensor
+    b: torch.Tensor
+    loss: Optional[torch.Tensor]
+
+
+class FitResult(NamedTuple):
+    """The fitted w, b (...) and, when asked for, the History."""
+    w: torch.Tensor
+    b: torch.Tensor
+    history: Optional[History]
+
+
+class TrainingDiverged(FloatingPointError):
+    """w or b became inf or NaN during fit; the neuron keeps its old values."""
+
+
+def epoch_losses(x, y, ws, bs):
+    """Mean ½(y − ŷ)² over x, y (..., n) for many (w, b) (..., k) at once, in O(n + k).
+
+    L = ½[(w·x̄ + b − ȳ)² + var(x)·(w − ŵ)² + r], ŵ the least-squares slope and r its mean squared
+    residual: three non-negative terms, so nothing cancels, and a loss curve costs no pass per epoch.
+    """
+    xm, ym = x.mean(-1, keepdim=True), y.mean(-1, keepdim=True)
+    dx, dy = x - xm, y - ym
+    vxx, cxy = (dx * dx).mean(-1, keepdim=True), (dx * dy).mean(-1, keepdim=True)
+    slope = torch.where(vxx > 0, cxy / torch.where(vxx > 0, vxx, 1), 0)
+    r = ((dy - slope * dx) ** 2).mean(-1, keepdim=True)
+    return 0.5 * ((ws * xm + bs - ym) ** 2 + vxx * (ws - slope) ** 2 + r)
+
+
+def fit(x, y, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, shuffle=False, seed=0,
+        engine="auto", history=False, progress=False, dtype=None):
+    """Fit neurons ŷ = x·w + b by per-batch gradient descent on ½(y − ŷ)², as the book's fit does.
+
+    x, y: (..., n) samples in the last dim; w, b, lr: floats or tensors (...) — every leading dim is
+    one independent neuron (a feature each, a learning-rate sweep, bootstrap resamples …).
+    Returns FitResult(w, b, history) with w, b of the broadcast leading shape.
+    """
+    like = next((t for t in (x, y, w, b) if torch.is_tensor(t)), None)
+    device = like.device if like is not None else torch.device("cpu")
+    dtype = dtype or (like.dtype if like is not None and like.is_floating_point() else torch.get_default_dtype())
+    x = validate.as_tensor(x, "x", dtype=dtype, device=device)
+    y = validate.as_tensor(y, "y", dtype=dtype, device=device)
+    w = validate.as_tensor(w, "w", dtype=dtype, device=device)
+    b = validate.as_tensor(b, "b", dtype=dtype, device=device)
+    validate.check_data(x, y, one_dim=False)
+    epochs = validate.check_epochs(epochs)
+    batch_size = validate.check_batch_size(batch_size)
+    lr = validate.check_lr(lr, dtype=dtype, device=device)
+    engines.choose_engine(engine)
+
+    lead = torch.broadcast_shapes(x.shape[:-1], y.shape[:-1], w.shape, b.shape,
+                                  lr.shape if torch.is_tensor(lr) else ())
+    n = x.shape[-1]
+    x, y = x.expand(*lead, n), y.expand(*lead, n)
+    w, b = w.expand(lead).clone(), b.expand(lead).clone()
+
+    bar = progress_bar(epochs, progress)
+    try:
+        ws, bs = engines.run(engine, x, y, w, b, epochs=epochs, lr=lr, batch_size=batch_size,
+                             shuffle=shuffle, seed=seed, progress=bar, history=history)
+    finally:
+        bar.close()
+    w_new, b_new = (ws[..., -1], bs[..., -1]) if epochs else (w, b)
+    if not bool(torch.isfinite(w_new).all() & torch.isfinite(b_new).all()):  # the one sync of a fit
+        raise TrainingDiverged(
+            f"training diverged: w or b became inf or NaN within {epochs} epochs at lr={_show(lr)}; "
+            "try a smaller lr (the old w and b are kept)")
+    hist = History(ws, bs, epoch_losses(x, y, ws, bs)) if history else None
+    return FitResult(w_new, b_new, hist)
+
+
+def fit_chunks(chunks, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, history=False, dtype=None,
+               device=None):
+    """Fit on data that arrives in pieces — a DataLoader or any iterable of (x, y) — read once, in order.
+
+    The same result as `fit` on the whole data (engine 'scan', no shuffle), without concatenating it.
+    History, when asked for, has w and b only (loss None): the data is not kept.
+    """
+    device = torch.device(device or "cpu")
+    dtype = dtype or torch.get_default_dtype()
+    w = validate.as_tensor(w, "w", dtype=dtype, device=device)
+    b = validate.as_tensor(b, "b", dtype=dtype, device=device)
+    epochs = validate.check_epochs(epochs)
+    batch_size = validate.check_batch_size(batch_size)
+    lr = validate.check_lr(lr, dtype=dtype, device=device)
+
+    def checked():
+        for i, (xc, yc) in enumerate(chunks):
+            xc = validate.as_tensor(xc, f"x of chunk {i}", dtype=dtype, device=device)
+            yc = validate.as_tensor(yc, f"y of chunk {i}", dtype=dtype, device=device)
+            validate.check_data(xc, yc, one_dim=False)
+            yield xc, yc
+
+    ws, bs = engines.fit_scan_chunks(checked(), w, b, epochs=epochs, lr=lr, batch_size=batch_size,
+                                     progress=progress_bar(0, False), history=history)
+    w_new, b_new = (ws[..., -1], bs[..., -1]) if epochs else (w, b)
+    if not bool(torch.isfinite(w_new).all() & torch.isfinite(b_new).all()):
+        raise TrainingDiverged(f"training diverged: w or b became inf or NaN at lr={_show(lr)}; try a smaller lr")
+    return FitResult(w_new, b_new, History(ws, bs, None) if history else None)
+
+
+def _show(lr):
+    return f"{lr:g}" if isinstance(lr, float) else "a tensor of learning rates"
