@@ -9,6 +9,8 @@ A map is a tensor P of shape (2, 3, ...): P[i, j] is row i of [A | c], one map p
 """
 import torch
 
+import os
+
 from ..functional import sgd_step
 
 BLOCK = 1024  # above this many batches, reduce in (BLOCK, rest) tiles so the inner dim stays contiguous
@@ -57,8 +59,24 @@ def fold(maps):
     return out
 
 
+def _fused_kernel(x, lr, batch_size):
+    """The Triton module when it applies (1-D CUDA data, float lr, batch_size 1, Triton installed), else None."""
+    if batch_size != 1 or x.dim() != 1 or not isinstance(lr, float):
+        return None
+    if not (x.is_cuda or os.environ.get("TRITON_INTERPRET") == "1") or os.environ.get("TORCH_NEURON_NO_TRITON"):
+        return None
+    try:
+        from . import fused
+    except ImportError:  # no Triton: the torch path below does the same work
+        return None
+    return fused
+
+
 def epoch_map(x, y, lr, batch_size):
     """The map of one epoch over x, y (..., n) in batches of batch_size (a short last batch included)."""
+    fused = _fused_kernel(x, lr, batch_size)
+    if fused is not None:
+        return reduce_maps(fused.tile_maps(x, y, lr))
     n = x.shape[-1]
     k, tail = divmod(n, batch_size)
     parts = []
@@ -92,15 +110,10 @@ def apply_map(P, w, b):
 
 
 def power_map(P, e):
-    """P∘P∘…∘P (e times) by repeated squaring; e = 0 gives the identity."""
-    out = None
-    while e:
-        if e & 1:
-            out = P if out is None else compose(P, out)
-        e >>= 1
-        if e:
-            P = compose(P, P)
-    return identity_maps(P.unsqueeze(-1), 1)[..., 0] if out is None else out
+    """P∘P∘…∘P (e times; e = 0 gives the identity), by torch.linalg.matrix_power on [[A, c], [0, 1]]."""
+    bottom = torch.tensor([0.0, 0.0, 1.0], dtype=P.dtype, device=P.device).expand(*P.shape[2:], 1, 3)
+    H = torch.cat((P.movedim((0, 1), (-2, -1)), bottom), -2)  # (..., 3, 3) homogeneous form
+    return torch.linalg.matrix_power(H, e)[..., :2, :].movedim((-2, -1), (0, 1))
 
 
 def fit_scan(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history=True):
