@@ -53,6 +53,9 @@ class Neuron(nn.Module):
         """
         x, y = self._input(x), self._input(y, "y")
         validate.check_data(x, y, one_dim=True)
+        if torch.is_tensor(lr) and lr.dim():
+            raise ValueError("Neuron.fit takes one lr (a number or a 0-dim tensor); "
+                             "use torch_neuron.fit for a tensor of learning rates")
         with torch.no_grad():
             result = fit_neurons(x, y, self.w.detach(), self.b.detach(), epochs=epochs, lr=lr,
                                  batch_size=batch_size, shuffle=shuffle, seed=seed, engine=engine,

@@ -62,16 +62,14 @@ def check_batch_size(batch_size):
 
 
 def check_lr(lr, *, dtype, device):
-    """A finite lr > 0: a float, or a tensor of them (one per neuron)."""
-    if torch.is_tensor(lr) and lr.dim():
+    """A finite lr > 0: a number, or a tensor of them (one per neuron)."""
+    if torch.is_tensor(lr):
         lr = as_tensor(lr, "lr", dtype=dtype, device=device)
         if not bool((torch.isfinite(lr) & (lr > 0)).all()):
-            raise ValueError("every lr must be finite and > 0")
-        return lr
-    try:
-        value = float(lr)
-    except (TypeError, ValueError):
-        raise ValueError(f"lr must be a number, got {lr!r}") from None
-    if not (math.isfinite(value) and value > 0):
+            raise ValueError("lr must be finite and > 0" + (" for every neuron" if lr.dim() else ""))
+        return lr if lr.dim() else float(lr)
+    if isinstance(lr, (str, bytes, bool)) or not isinstance(lr, numbers.Real):
+        raise TypeError(f"lr must be a number, got {lr!r}")
+    if not (math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be finite and > 0, got {lr!r}")
-    return value
+    return float(lr)
