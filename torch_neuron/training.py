@@ -69,6 +69,7 @@ def fit(x, y, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, shuffle=False, 
     n = x.shape[-1]
     x, y = x.expand(*lead, n), y.expand(*lead, n)
     w, b = w.expand(lead).clone(), b.expand(lead).clone()
+    lr = lr.expand(lead) if torch.is_tensor(lr) else lr  # one per neuron, so engines see the leading shape
 
     bar = progress_bar(epochs, progress)
     try:

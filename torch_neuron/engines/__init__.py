@@ -35,7 +35,9 @@ class Orders:
         """x, y (..., n) in epoch e's order."""
         if not self.shuffled:
             return x, y
-        perm = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seeds[e])).to(x.device)
+        perm = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seeds[e]))
+        if perm.device != x.device:  # pinned and non-blocking: the copy does not make the host wait
+            perm = perm.pin_memory().to(x.device, non_blocking=True)
         return x[..., perm], y[..., perm]
 
 

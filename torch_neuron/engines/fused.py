@@ -21,6 +21,20 @@ def _then(a1, b1, c1, d1, e1, f1, a2, b2, c2, d2, e2, f2):
 
 
 @triton.jit
+def _scan_store(a, b, c, d, e, f, out_ptr, pid, tiles, TILE: tl.constexpr):
+    # compose the tile in order and store its last prefix, the whole tile's map, as out[:, :, pid]
+    a, b, c, d, e, f = tl.associative_scan((a, b, c, d, e, f), 0, _then)
+    last = tl.arange(0, TILE) == TILE - 1
+    here = out_ptr + pid + 0 * tl.arange(0, TILE)
+    tl.store(here, a, mask=last)
+    tl.store(here + tiles, b, mask=last)
+    tl.store(here + 2 * tiles, e, mask=last)
+    tl.store(here + 3 * tiles, c, mask=last)
+    tl.store(here + 4 * tiles, d, mask=last)
+    tl.store(here + 5 * tiles, f, mask=last)
+
+
+@triton.jit
 def _tile_maps(x_ptr, y_ptr, lr_ptr, out_ptr, n, tiles, TILE: tl.constexpr):
     pid = tl.program_id(0)
     offs = pid * TILE + tl.arange(0, TILE)
@@ -34,22 +48,40 @@ def _tile_maps(x_ptr, y_ptr, lr_ptr, out_ptr, n, tiles, TILE: tl.constexpr):
     d = 1 - lr
     e = lr * (x * y)
     f = lr * y
-    a, b, c, d, e, f = tl.associative_scan((a, b, b, d, e, f), 0, _then)
-    last = tl.arange(0, TILE) == TILE - 1  # the scan's last element is the whole tile's map
-    here = out_ptr + pid + 0 * offs
-    tl.store(here, a, mask=last)
-    tl.store(here + tiles, b, mask=last)
-    tl.store(here + 2 * tiles, e, mask=last)
-    tl.store(here + 3 * tiles, c, mask=last)
-    tl.store(here + 4 * tiles, d, mask=last)
-    tl.store(here + 5 * tiles, f, mask=last)
+    _scan_store(a, b, b, d, e, f, out_ptr, pid, tiles, TILE)
+
+
+@triton.jit
+def _fold_maps(in_ptr, out_ptr, k, tiles, TILE: tl.constexpr):
+    # maps in (2, 3, k) layout → one map per tile of TILE consecutive maps
+    pid = tl.program_id(0)
+    offs = pid * TILE + tl.arange(0, TILE)
+    inside = offs < k
+    a = tl.load(in_ptr + offs, mask=inside, other=1.0)  # padding is the identity map
+    b = tl.load(in_ptr + k + offs, mask=inside, other=0.0)
+    e = tl.load(in_ptr + 2 * k + offs, mask=inside, other=0.0)
+    c = tl.load(in_ptr + 3 * k + offs, mask=inside, other=0.0)
+    d = tl.load(in_ptr + 4 * k + offs, mask=inside, other=1.0)
+    f = tl.load(in_ptr + 5 * k + offs, mask=inside, other=0.0)
+    _scan_store(a, b, c, d, e, f, out_ptr, pid, tiles, TILE)
+
+
+def _launch(kernel, k, like, *args):
+    tiles = -(-k // TILE)
+    out = torch.empty(2, 3, tiles, dtype=like.dtype, device=like.device)
+    kernel[(tiles,)](*args, out, k, tiles, TILE=TILE)
+    return out
 
 
 def tile_maps(x, y, lr):
     """Maps of consecutive tiles of TILE samples: x, y (n,) → P (2, 3, ceil(n / TILE)), in order."""
-    n = x.shape[0]
-    tiles = -(-n // TILE)
-    out = torch.empty(2, 3, tiles, dtype=x.dtype, device=x.device)
     lr_t = torch.full((1,), lr, dtype=x.dtype, device=x.device)  # a tensor, so float64 keeps its lr exactly
-    _tile_maps[(tiles,)](x.contiguous(), y.contiguous(), lr_t, out, n, tiles, TILE=TILE)
-    return out
+    return _launch(_tile_maps, x.shape[0], x, x.contiguous(), y.contiguous(), lr_t)
+
+
+def epoch_map(x, y, lr):
+    """The epoch's map (2, 3): tile maps, then tiles of those, until one is left (a few launches in all)."""
+    P = tile_maps(x, y, lr)
+    while P.shape[-1] > 1:
+        P = _launch(_fold_maps, P.shape[-1], P, P)
+    return P[..., 0]

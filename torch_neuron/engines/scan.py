@@ -7,9 +7,9 @@ and E epochs are an inclusive scan over the epoch maps.
 
 A map is a tensor P of shape (2, 3, ...): P[i, j] is row i of [A | c], one map per trailing index.
 """
-import torch
-
 import os
+
+import torch
 
 from ..functional import sgd_step
 
@@ -22,7 +22,8 @@ def step_maps(x, y, lr):
     Column j of [A | c] is the step applied to basis point j: (w, b, y) = (1, 0, 0), (0, 1, 0), (0, 0, y).
     """
     basis = torch.eye(3, dtype=x.dtype, device=x.device).view(3, 3, *([1] * (x.dim() - 1)))
-    lr = lr.unsqueeze(-1) if torch.is_tensor(lr) and lr.dim() else lr  # (...) → (..., 1) for k
+    if torch.is_tensor(lr) and lr.dim():  # one lr per neuron (...) → (..., 1, …) over the batch-index dims
+        lr = lr.reshape(*lr.shape, *([1] * (x.dim() - 1 - lr.dim())))
     w, b = sgd_step(basis[:, 0], basis[:, 1], x, basis[:, 2].unsqueeze(-1) * y, lr)
     return torch.stack((w, b))
 
@@ -65,6 +66,8 @@ def _fused_kernel(x, lr, batch_size):
         return None
     if not (x.is_cuda or os.environ.get("TRITON_INTERPRET") == "1") or os.environ.get("TORCH_NEURON_NO_TRITON"):
         return None
+    if torch._C._functorch.is_functorch_wrapped_tensor(x):  # under vmap/grad: a kernel can't see the batch
+        return None
     try:
         from . import fused
     except ImportError:  # no Triton: the torch path below does the same work
@@ -76,7 +79,7 @@ def epoch_map(x, y, lr, batch_size):
     """The map of one epoch over x, y (..., n) in batches of batch_size (a short last batch included)."""
     fused = _fused_kernel(x, lr, batch_size)
     if fused is not None:
-        return reduce_maps(fused.tile_maps(x, y, lr))
+        return fused.epoch_map(x, y, lr)
     n = x.shape[-1]
     k, tail = divmod(n, batch_size)
     parts = []
@@ -111,7 +114,8 @@ def apply_map(P, w, b):
 
 def power_map(P, e):
     """P∘P∘…∘P (e times; e = 0 gives the identity), by torch.linalg.matrix_power on [[A, c], [0, 1]]."""
-    bottom = torch.tensor([0.0, 0.0, 1.0], dtype=P.dtype, device=P.device).expand(*P.shape[2:], 1, 3)
+    bottom = P.new_zeros(*P.shape[2:], 1, 3)
+    bottom[..., 2] = 1  # filled on the device: a host-made tensor would be a copy, and a sync, on CUDA
     H = torch.cat((P.movedim((0, 1), (-2, -1)), bottom), -2)  # (..., 3, 3) homogeneous form
     return torch.linalg.matrix_power(H, e)[..., :2, :].movedim((-2, -1), (0, 1))
 
