@@ -1,0 +1,282 @@
+"""The torch-neuron command: train the book's neuron, check its backprop, predict with a saved one.
+
+    torch-neuron train [--csv data.csv --x COL --y COL] [--epochs 100] [--lr 1.0] [--save m.pt] [--plot fit.png]
+    torch-neuron check [--device auto] [--dtype float64]
+    torch-neuron predict --load m.pt (--x 0.05 0.1 | --csv data.csv --x COL)
+
+Errors (a missing device or file, a bad column or value, divergence) print one line,
+`torch-neuron: error: …`, on stderr and exit with status 2; `check` exits 1 when a check fails.
+"""
+import argparse
+import contextlib
+import csv
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+
+import torch_neuron as tn
+from . import functional as F
+from .data import feature_index
+from .devices import get_device
+from .engines import choose_engine
+from .modelfile import load, save
+
+PROG = "torch-neuron"
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+SLOW_ENGINES, SLOW_STEPS = ("loop", "autograd"), 20_000  # ~1 s and more: worth a progress bar
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, like every other error of the command."""
+
+    def error(self, message):
+        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser():
+    """The argument parser of torch-neuron and its three subcommands."""
+    # help text is ASCII: a console or pipe that is not UTF-8 can still print it
+    parser = Parser(prog=PROG, description="The linear-regression neuron of 'Do it! Deep Learning' (ch. 3) in PyTorch.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {tn.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,check,predict}")
+
+    def common(p, dtype_default="float64"):
+        p.add_argument("--device", default="auto", metavar="NAME",
+                       help="auto, cpu, cuda, cuda:N or mps; auto picks CUDA, then MPS, then CPU (default: auto)")
+        p.add_argument("--dtype", choices=DTYPES, default=dtype_default,
+                       help=f"floating-point type (default: {dtype_default or 'that of the model file'})")
+        p.add_argument("--json", action="store_true", help="print one JSON object instead of text (default: off)")
+
+    t = sub.add_parser("train", help="fit w and b by per-sample gradient descent, as the book does",
+                       description="Fit y_hat = w*x + b by gradient descent on 1/2 (y - y_hat)^2, from w = b = 1. "
+                                   "Data: the bundled diabetes set (x = one feature, y = target) or a CSV file.")
+    t.add_argument("--feature", default="bmi", metavar="NAME|INDEX",
+                   help="feature of the bundled diabetes data used as x (default: bmi)")
+    t.add_argument("--csv", metavar="PATH", help="train on this CSV file (header row required) instead (default: none)")
+    t.add_argument("--x", metavar="COLUMN", help="with --csv: the x column, by header name or index")
+    t.add_argument("--y", metavar="COLUMN", help="with --csv: the y column, by header name or index")
+    t.add_argument("--epochs", type=int, metavar="N", default=100, help="passes over the data (default: 100)")
+    t.add_argument("--lr", type=float, metavar="LR", default=1.0, help="learning rate (default: 1.0)")
+    t.add_argument("--batch-size", type=int, metavar="N", default=1,
+                   help="samples per update; 1 is the book's (default: 1)")
+    t.add_argument("--shuffle", action="store_true", help="a new seeded order of the samples each epoch (default: off)")
+    t.add_argument("--seed", type=int, metavar="N", default=0, help="seed of the shuffle (default: 0)")
+    t.add_argument("--engine", choices=tn.ENGINE_NAMES, default="auto",
+                   help="how to run the updates; auto is scan, the fastest (default: auto)")
+    common(t)
+    t.add_argument("--plot", metavar="PATH",
+                   help="save a PNG of the data, the loss and the path of (w, b) (default: none)")
+    t.add_argument("--save", metavar="PATH", help="save the fitted w and b (a state_dict) here (default: none)")
+    t.add_argument("-q", "--quiet", action="store_true",
+                   help="print nothing but errors, no progress bar (default: off)")
+    t.set_defaults(run=train)
+
+    c = sub.add_parser("check", help="check the hand-written backprop against autograd, and the engines",
+                       description="Run the self-checks; exit 0 only if every one passes.")
+    common(c)
+    c.set_defaults(run=check)
+
+    p = sub.add_parser("predict", help="predict y for new x with a saved neuron",
+                       description="Print y_hat = w*x + b, one line per x, for a neuron saved by train --save.")
+    p.add_argument("--load", metavar="PATH", required=True, help="the model file written by train --save")
+    p.add_argument("--x", metavar="VALUE", nargs="+", required=True,
+                   help="x values; with --csv, one column by header name or index")
+    p.add_argument("--csv", metavar="PATH", help="read the x values from this CSV file (header row required)")
+    common(p, dtype_default=None)
+    p.set_defaults(run=predict)
+    return parser
+
+
+def read_csv(path, columns):
+    """(names, values) of the given columns (header names or indices) of a CSV file with a header row.
+
+    values: one float64 tensor per column. Any cell that is not a finite number is an error naming its line.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = [(line, row) for line, row in _numbered(csv.reader(f)) if any(cell.strip() for cell in row)]
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text CSV file (it is not UTF-8)") from None
+    except csv.Error as e:
+        raise ValueError(f"{path}: not a valid CSV file ({e})") from None
+    if not rows:
+        raise ValueError(f"{path}: the file is empty: a header row and data rows are needed")
+    header = [cell.strip() for cell in rows[0][1]]
+    if all(_is_number(cell) for cell in header):
+        raise ValueError(f"{path}: the first row must be a header of column names, got numbers: {','.join(header)}")
+    if len(rows) == 1:
+        raise ValueError(f"{path}: no data rows after the header")
+    try:
+        indices = [feature_index(col, header) for col in columns]
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    out = [[] for _ in columns]
+    for line, row in rows[1:]:
+        if len(row) != len(header):
+            fields = f"{len(row)} field{'s' * (len(row) != 1)}"
+            raise ValueError(f"{path}, line {line}: {fields}, but the header has {len(header)}")
+        for values, i in zip(out, indices):
+            cell = row[i].strip()
+            if not _is_number(cell) or not math.isfinite(float(cell)):
+                raise ValueError(f"{path}, line {line}, column {header[i]!r}: {cell!r} is not a finite number")
+            values.append(float(cell))
+    return [header[i] for i in indices], [torch.tensor(v, dtype=torch.float64) for v in out]
+
+
+def _numbered(reader):
+    for row in reader:
+        yield reader.line_num, row
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def train(args):
+    """train: fit, then print w, b, the final loss and the run's settings (or JSON); save and plot if asked."""
+    dtype = DTYPES[args.dtype]
+    device = get_device(args.device, dtype=dtype)
+    engine = choose_engine(args.engine)
+    if args.csv is None:
+        if args.x is not None or args.y is not None:
+            raise ValueError("--x and --y choose columns of a --csv file; for the bundled data use --feature")
+        ds = tn.load_diabetes()
+        i = feature_index(args.feature, ds.feature_names)
+        x, y, xname, yname = ds.data[:, i], ds.target, ds.feature_names[i], "target"
+    else:
+        if args.x is None or args.y is None:
+            raise ValueError("--csv needs --x COLUMN and --y COLUMN")
+        (xname, yname), (x, y) = read_csv(args.csv, [args.x, args.y])
+    x, y = x.to(device=device, dtype=dtype), y.to(device=device, dtype=dtype)
+    n = x.shape[0]
+
+    steps = -(-n // max(args.batch_size, 1)) * max(args.epochs, 0)
+    progress = not (args.quiet or args.json) and engine in SLOW_ENGINES and steps >= SLOW_STEPS
+    neuron = tn.Neuron(device=device, dtype=dtype)
+    # warm-up: a 1-epoch fit on two samples first, so the time below is the fit's, not the first call's
+    # one-off setup (lazy kernel and CUDA initialisation: up to seconds on a GPU)
+    with contextlib.suppress(ValueError, FloatingPointError):  # any problem is the real fit's to report
+        tn.Neuron(device=device, dtype=dtype).fit(x[:2], y[:2], epochs=1, lr=1e-3, engine=engine)
+    start = time.perf_counter()
+    history = neuron.fit(x, y, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, shuffle=args.shuffle,
+                         seed=args.seed, engine=engine, history=args.plot is not None, progress=progress)
+    seconds = time.perf_counter() - start  # fit ends in a host sync (its finiteness check): the time is real
+    w, b = neuron.w.item(), neuron.b.item()
+    with torch.no_grad():
+        loss = F.mean_loss(x, y, neuron.w, neuron.b).item()
+
+    if args.save:
+        save(neuron, args.save)
+    if args.plot:
+        from .plot import plot_fit  # matplotlib only when a picture is asked for
+        plot_fit(args.plot, x, y, history, w0=1.0, b0=1.0, xlabel=xname, ylabel=yname,
+                 title=f"{yname} ≈ w·{xname} + b: {args.epochs} epochs, lr {args.lr:g}, batch {args.batch_size}")
+    result = dict(w=w, b=b, loss=loss, device=str(neuron.w.device), dtype=args.dtype, epochs=args.epochs,
+                  engine=engine, seconds=seconds, n=n, lr=args.lr, batch_size=args.batch_size, shuffle=args.shuffle,
+                  seed=args.seed, x=xname, y=yname, save=args.save, plot=args.plot)
+    if args.json:
+        print(json.dumps(result))
+    elif not args.quiet:
+        print(f"w = {w!r}\nb = {b!r}\nloss = {loss!r} (mean of 1/2 (y - y_hat)^2 after the last epoch)")
+        print(f"data: x = {xname}, y = {yname}, n = {n}")
+        print(f"device: {result['device']}, dtype: {args.dtype}, engine: {engine}, epochs: {args.epochs}, "
+              f"lr: {args.lr:g}, batch size: {args.batch_size}{', shuffled' if args.shuffle else ''}")
+        print(f"time: {seconds:.3f} s")
+        for what, path in (("saved", args.save), ("plot", args.plot)):
+            if path:
+                print(f"{what}: {path}")
+    return 0
+
+
+def check(args):
+    """check: run every self-check, print a table (or JSON); exit 0 if all pass, else 1."""
+    from .checks import run_checks  # torch.func and gradcheck only for this command
+
+    dtype = DTYPES[args.dtype]
+    device = get_device(args.device, dtype=dtype)
+    start = time.perf_counter()
+    results = run_checks(device, dtype)
+    seconds = time.perf_counter() - start
+    ok = all(r.passed for r in results)
+    if args.json:
+        checks = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r._asdict().items()}
+                  for r in results]  # NaN is not JSON: gradcheck reports no error size
+        print(json.dumps(dict(device=str(device), dtype=args.dtype, passed=ok, seconds=seconds, checks=checks)))
+        return 0 if ok else 1
+    width = max(len(r.name) for r in results)
+    print(f"{'check':<{width}}  {'max abs err':>11}  {'max rel err':>11}  {'tolerance':>9}  result")
+    for r in results:
+        print(f"{r.name:<{width}}  {_num(r.max_abs_err):>11}  {_num(r.max_rel_err):>11}  {r.tolerance:>9.2g}  "
+              f"{'PASS' if r.passed else 'FAIL'}")
+    failed = sum(not r.passed for r in results)
+    verdict = f"all {len(results)} checks passed" if ok else f"{failed} of {len(results)} checks FAILED"
+    print(f"{verdict} on {device}, {args.dtype} ({seconds:.1f} s)")
+    return 0 if ok else 1
+
+
+def _num(v):
+    return "-" if math.isnan(v) else f"{v:.3g}"
+
+
+def predict(args):
+    """predict: y_hat = w·x + b of a saved neuron, one line per x (or JSON)."""
+    dtype = DTYPES[args.dtype] if args.dtype else None
+    # files are float64 unless saved otherwise, so without --dtype, auto passes over MPS (it has no float64)
+    device = get_device(args.device, dtype=dtype or torch.float64)
+    neuron = load(args.load, device=device, dtype=dtype)
+    if args.csv is not None:
+        if len(args.x) != 1:
+            raise ValueError("with --csv, --x names one column")
+        _, (x,) = read_csv(args.csv, args.x)
+    else:
+        x = torch.tensor([_number(v) for v in args.x], dtype=torch.float64)
+    y_hat = neuron.predict(x.to(device=device, dtype=neuron.w.dtype)).tolist()
+    if args.json:
+        print(json.dumps(dict(w=neuron.w.item(), b=neuron.b.item(), device=str(neuron.w.device),
+                              dtype=str(neuron.w.dtype).replace("torch.", ""), x=x.tolist(), predictions=y_hat)))
+    else:
+        print("\n".join(map(repr, y_hat)))
+    return 0
+
+
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"--x: {text!r} is not a number (to read a column, add --csv PATH)") from None
+
+
+def _one_line(error):
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def main(argv=None):
+    """Run the command in argv (default: sys.argv[1:]) and exit with its status: 0 ok, 1 a check failed, 2 an error."""
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows up here, not at exit
+    except BrokenPipeError:  # `torch-neuron … | head`: the reader left; stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush cannot fail
+        code = 1
+    except (ValueError, TypeError, FloatingPointError, OSError, ImportError) as e:
+        # ModelFileError is a ValueError and TrainingDiverged a FloatingPointError; ImportError: no matplotlib
+        print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
