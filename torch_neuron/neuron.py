@@ -4,7 +4,7 @@ from torch import nn
 
 from . import functional as F
 from . import validate
-from .training import fit as fit_neurons
+from .training import fit_checked
 
 
 class Neuron(nn.Module):
@@ -57,7 +57,7 @@ class Neuron(nn.Module):
             raise ValueError("Neuron.fit takes one lr (a number or a 0-dim tensor); "
                              "use torch_neuron.fit for a tensor of learning rates")
         with torch.no_grad():
-            result = fit_neurons(x, y, self.w.detach(), self.b.detach(), epochs=epochs, lr=lr,
+            result = fit_checked(x, y, self.w.detach(), self.b.detach(), epochs=epochs, lr=lr,
                                  batch_size=batch_size, shuffle=shuffle, seed=seed, engine=engine,
                                  history=history, progress=progress)
             self.w.copy_(result.w)

@@ -3,6 +3,7 @@
 Data flow: inputs checked → engine chosen in one place → new (w, b) → a finiteness check →
 returned, or an error that leaves the caller's (w, b) as they were.
 """
+import itertools
 from typing import NamedTuple, Optional
 
 import torch
@@ -51,14 +52,19 @@ def fit(x, y, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, shuffle=False, 
     one independent neuron (a feature each, a learning-rate sweep, bootstrap resamples …).
     Returns FitResult(w, b, history) with w, b of the broadcast leading shape.
     """
-    like = next((t for t in (x, y, w, b) if torch.is_tensor(t)), None)
-    device = like.device if like is not None else torch.device("cpu")
-    dtype = dtype or (like.dtype if like is not None and like.is_floating_point() else torch.get_default_dtype())
+    dtype, device = _dtype_device((x, y, w, b), dtype, None)
     x = validate.as_tensor(x, "x", dtype=dtype, device=device)
     y = validate.as_tensor(y, "y", dtype=dtype, device=device)
+    validate.check_data(x, y, one_dim=False)
+    return fit_checked(x, y, w, b, epochs=epochs, lr=lr, batch_size=batch_size, shuffle=shuffle, seed=seed,
+                       engine=engine, history=history, progress=progress)
+
+
+def fit_checked(x, y, w, b, *, epochs, lr, batch_size, shuffle, seed, engine, history, progress):
+    """fit for data already checked by validate.check_data (Neuron.fit's path): checks the rest, then runs."""
+    dtype, device = x.dtype, x.device
     w = validate.as_tensor(w, "w", dtype=dtype, device=device)
     b = validate.as_tensor(b, "b", dtype=dtype, device=device)
-    validate.check_data(x, y, one_dim=False)
     epochs = validate.check_epochs(epochs)
     batch_size = validate.check_batch_size(batch_size)
     lr = validate.check_lr(lr, dtype=dtype, device=device)
@@ -77,11 +83,7 @@ def fit(x, y, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, shuffle=False, 
                              shuffle=shuffle, seed=seed, progress=bar, history=history)
     finally:
         bar.close()
-    w_new, b_new = (ws[..., -1], bs[..., -1]) if epochs else (w, b)
-    if not bool(torch.isfinite(w_new).all() & torch.isfinite(b_new).all()):  # the one sync of a fit
-        raise TrainingDiverged(
-            f"training diverged: w or b became inf or NaN within {epochs} epochs at lr={_show(lr)}; "
-            "try a smaller lr (the old w and b are kept)")
+    w_new, b_new = _last_finite(ws, bs, w, b, epochs, lr)
     hist = History(ws, bs, epoch_losses(x, y, ws, bs)) if history else None
     return FitResult(w_new, b_new, hist)
 
@@ -91,10 +93,15 @@ def fit_chunks(chunks, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, histor
     """Fit on data that arrives in pieces — a DataLoader or any iterable of (x, y) — read once, in order.
 
     The same result as `fit` on the whole data (engine 'scan', no shuffle), without concatenating it.
-    History, when asked for, has w and b only (loss None): the data is not kept.
+    dtype and device default to the first chunk's. History, when asked for, has w and b only
+    (loss None): the data is not kept.
     """
-    device = torch.device(device or "cpu")
-    dtype = dtype or torch.get_default_dtype()
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    if first is None:
+        raise ValueError("the chunks held no samples")
+    dtype, device = _dtype_device((*first, w, b), dtype, device)
+    chunks = itertools.chain([first], chunks)
     w = validate.as_tensor(w, "w", dtype=dtype, device=device)
     b = validate.as_tensor(b, "b", dtype=dtype, device=device)
     epochs = validate.check_epochs(epochs)
@@ -110,11 +117,25 @@ def fit_chunks(chunks, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, histor
 
     ws, bs = engines.fit_scan_chunks(checked(), w, b, epochs=epochs, lr=lr, batch_size=batch_size,
                                      progress=progress_bar(0, False), history=history)
-    w_new, b_new = (ws[..., -1], bs[..., -1]) if epochs else (w, b)
-    if not bool(torch.isfinite(w_new).all() & torch.isfinite(b_new).all()):
-        raise TrainingDiverged(f"training diverged: w or b became inf or NaN at lr={_show(lr)}; try a smaller lr")
+    w_new, b_new = _last_finite(ws, bs, w, b, epochs, lr)
     return FitResult(w_new, b_new, History(ws, bs, None) if history else None)
 
 
-def _show(lr):
-    return f"{lr:g}" if isinstance(lr, float) else "a tensor of learning rates"
+def _dtype_device(values, dtype, device):
+    """As given, else those of the first tensor among values (a float dtype only), else the defaults."""
+    like = next((t for t in values if torch.is_tensor(t)), None)
+    if device is None:
+        device = like.device if like is not None else "cpu"
+    if dtype is None:
+        dtype = like.dtype if like is not None and like.is_floating_point() else torch.get_default_dtype()
+    return dtype, torch.device(device)
+
+
+def _last_finite(ws, bs, w, b, epochs, lr):
+    """The last epoch's w, b — or TrainingDiverged if any is inf or NaN (the one host sync of a fit)."""
+    w_new, b_new = (ws[..., -1], bs[..., -1]) if epochs else (w, b)
+    if not bool(torch.isfinite(w_new).all() & torch.isfinite(b_new).all()):
+        shown = f"{lr:g}" if isinstance(lr, float) else "a tensor of learning rates"
+        raise TrainingDiverged(f"training diverged: w or b became inf or NaN within {epochs} epochs at lr={shown}; "
+                               "try a smaller lr (the old w and b are kept)")
+    return w_new, b_new
