@@ -143,16 +143,15 @@ def test_reduce_maps_equals_folding_one_by_one(k):
 
 @pytest.mark.parametrize("batch_size", [1, 3])
 @pytest.mark.parametrize("n", [1, 2, 4, 5, 12, 13, 16, 17, 33, 50])
-def test_epoch_map_tiles_equal_folding_one_by_one(monkeypatch, n, batch_size):
-    """With BLOCK = 4, k > BLOCK batches go through the (tile, rest) path, plus a remainder and a short batch."""
-    monkeypatch.setattr(scan, "BLOCK", 4)
+def test_epoch_map_equals_folding_one_by_one(n, batch_size):
+    """Full batches through the tree (odd levels included), plus a short last batch."""
     x, y = random_data(n, 2, n)
     assert_rel(scan.epoch_map(x, y, 0.9, batch_size), one_by_one(x, y, 0.9, batch_size), 1e-13)
 
 
 @pytest.mark.parametrize("n, batch_size", [(3000, 1), (2501, 2)])
 def test_epoch_map_over_thousands_of_samples_is_one_epoch_of_the_loop(n, batch_size):
-    """The real BLOCK path (more than 1024 batches, a remainder, a short batch) = the loop's epoch."""
+    """Thousands of batches (odd tree levels, a short batch) = the loop's epoch."""
     x, y = random_data(n, n)
     w, b = scan.apply_map(scan.epoch_map(x, y, 1.0, batch_size), 1.0, 1.0)
     wl, bl = run("loop", x, y, batch_size=batch_size)
@@ -277,10 +276,9 @@ def test_autograd_engine_refuses_a_tensor_of_learning_rates():
 
 # ---- vmap over the scan -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("block, batch_size", [(4, 3), (1024, 3), (1024, 1)])
-def test_vmap_of_epoch_map_equals_the_batched_call(monkeypatch, device, block, batch_size):
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_vmap_of_epoch_map_equals_the_batched_call(device, batch_size):
     """vmap over neurons = leading dims: the scan's functions are vmap-able (fit itself syncs to validate)."""
-    monkeypatch.setattr(scan, "BLOCK", block)
     x, y = (t.to(device) for t in random_data(5, 6, 50))
     batched = scan.epoch_map(x, y, 1.0, batch_size).permute(2, 0, 1)  # (6, 2, 3)
     assert_rel(vmap(lambda x, y: scan.epoch_map(x, y, 1.0, batch_size))(x, y), batched, 1e-13)

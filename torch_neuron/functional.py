@@ -35,7 +35,12 @@ def sgd_step(w, b, x, y, lr):
     """
     err = -(y - forpass(x, _col(w), _col(b)))
     w_grad, b_grad = backprop(x, err)
-    return w - lr * w_grad.mean(-1), b - lr * b_grad.mean(-1)
+    return w - lr * _mean(w_grad), b - lr * _mean(b_grad)
+
+
+def _mean(g):
+    # over the batch; a batch of one is its own mean, exactly, without a reduction kernel
+    return g.squeeze(-1) if g.shape[-1] == 1 else g.mean(-1)
 
 
 def mean_loss(x, y, w, b):

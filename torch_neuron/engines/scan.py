@@ -13,19 +13,18 @@ import torch
 
 from ..functional import sgd_step
 
-BLOCK = 1024  # above this many batches, reduce in (BLOCK, rest) tiles so the inner dim stays contiguous
-
-
 def step_maps(x, y, lr):
     """[A | c] of each batch, read off `sgd_step` by linearity: x, y (..., k, m) → P (2, 3, ..., k).
 
-    Column j of [A | c] is the step applied to basis point j: (w, b, y) = (1, 0, 0), (0, 1, 0), (0, 0, y).
+    The step is linear in (w, b, y) for fixed x, so column j of [A | c] is the step applied to
+    basis point j: (w, b, y) = (1, 0, 0), (0, 1, 0) and (0, 0, y).
     """
-    basis = torch.eye(3, dtype=x.dtype, device=x.device).view(3, 3, *([1] * (x.dim() - 1)))
     if torch.is_tensor(lr) and lr.dim():  # one lr per neuron (...) → (..., 1, …) over the batch-index dims
         lr = lr.reshape(*lr.shape, *([1] * (x.dim() - 1 - lr.dim())))
-    w, b = sgd_step(basis[:, 0], basis[:, 1], x, basis[:, 2].unsqueeze(-1) * y, lr)
-    return torch.stack((w, b))
+    (a, c), (b, d), (e, f) = (sgd_step(1.0, 0.0, x, 0.0, lr), sgd_step(0.0, 1.0, x, 0.0, lr),
+                              sgd_step(0.0, 0.0, x, y, lr))
+    shape = torch.broadcast_shapes(a.shape, b.shape, c.shape, d.shape, e.shape, f.shape)
+    return torch.stack([t.expand(shape) for t in (a, b, e, c, d, f)]).unflatten(0, (2, 3))
 
 
 def compose(second, first):
@@ -35,19 +34,12 @@ def compose(second, first):
     return out
 
 
-def identity_maps(like, k):
-    """k identity maps shaped like `like` (2, 3, ..., _) → (2, 3, ..., k)."""
-    eye = torch.eye(2, 3, dtype=like.dtype, device=like.device)
-    return eye.view(2, 3, *([1] * (like.dim() - 2))).expand(*like.shape[:-1], k)
-
-
 def reduce_maps(P):
     """Compose maps along the last dim in order (P[..., 0] first): (2, 3, ..., k) → (2, 3, ...)."""
-    k = P.shape[-1]
-    pad = (1 << max(k - 1, 0).bit_length()) - k  # to a power of two, so every level pairs evenly
-    if pad:
-        P = torch.cat((P, identity_maps(P, pad)), -1)
+    identity = torch.eye(2, 3, dtype=P.dtype, device=P.device).view(2, 3, *([1] * (P.dim() - 2)))
     while P.shape[-1] > 1:
+        if P.shape[-1] % 2:  # one identity map at the end, so the level pairs evenly
+            P = torch.cat((P, identity.expand(*P.shape[:-1], 1)), -1)
         P = compose(P[..., 1::2], P[..., 0::2])
     return P[..., 0]
 
@@ -83,18 +75,11 @@ def epoch_map(x, y, lr, batch_size):
     n = x.shape[-1]
     k, tail = divmod(n, batch_size)
     parts = []
-    q, r = divmod(k, BLOCK) if k > BLOCK else (0, k)
-    if q:  # tiles: batch t*BLOCK + i sits at [i, t], so the tree over i reads contiguous rows
-        xs, ys = (v[..., :q * BLOCK * batch_size].unflatten(-1, (q, BLOCK, batch_size)).transpose(-3, -2)
-                  for v in (x, y))
-        tiles = reduce_maps(step_maps(xs, ys, lr).transpose(-1, -2))  # reduce over i
-        parts.append(reduce_maps(tiles))  # then over t
-    if r:
-        s = q * BLOCK * batch_size
-        xs, ys = (v[..., s:s + r * batch_size].unflatten(-1, (r, batch_size)) for v in (x, y))
-        parts.append(reduce_maps(step_maps(xs, ys, lr)))
+    if k:  # (..., k, batch_size): one map per full batch, then the tree
+        parts.append(reduce_maps(step_maps(x[..., :k * batch_size].unflatten(-1, (k, batch_size)),
+                                           y[..., :k * batch_size].unflatten(-1, (k, batch_size)), lr)))
     if tail:
-        parts.append(step_maps(x[..., n - tail:].unsqueeze(-2), y[..., n - tail:].unsqueeze(-2), lr)[..., 0])
+        parts.append(step_maps(x[..., k * batch_size:].unsqueeze(-2), y[..., k * batch_size:].unsqueeze(-2), lr)[..., 0])
     return fold(parts)
 
 
