@@ -72,8 +72,7 @@ def fit_checked(x, y, w, b, *, epochs, lr, batch_size, shuffle, seed, engine, hi
 
     lead = torch.broadcast_shapes(x.shape[:-1], y.shape[:-1], w.shape, b.shape,
                                   lr.shape if torch.is_tensor(lr) else ())
-    n = x.shape[-1]
-    x, y = x.expand(*lead, n), y.expand(*lead, n)
+    # x and y stay as they are: the engines broadcast them, so shared data is not copied per neuron
     w, b = w.expand(lead).clone(), b.expand(lead).clone()
     lr = lr.expand(lead) if torch.is_tensor(lr) else lr  # one per neuron, so engines see the leading shape
 

@@ -19,8 +19,8 @@ def step_maps(x, y, lr):
     The step is linear in (w, b, y) for fixed x, so column j of [A | c] is the step applied to
     basis point j: (w, b, y) = (1, 0, 0), (0, 1, 0) and (0, 0, y).
     """
-    if torch.is_tensor(lr) and lr.dim():  # one lr per neuron (...) → (..., 1, …) over the batch-index dims
-        lr = lr.reshape(*lr.shape, *([1] * (x.dim() - 1 - lr.dim())))
+    if torch.is_tensor(lr) and lr.dim():  # one lr per neuron (...) → (..., 1) across the k batches
+        lr = lr.unsqueeze(-1)
     (a, c), (b, d), (e, f) = (sgd_step(1.0, 0.0, x, 0.0, lr), sgd_step(0.0, 1.0, x, 0.0, lr),
                               sgd_step(0.0, 0.0, x, y, lr))
     shape = torch.broadcast_shapes(a.shape, b.shape, c.shape, d.shape, e.shape, f.shape)
