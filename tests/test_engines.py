@@ -14,21 +14,9 @@ from torch_neuron.engines import scan
 from torch_neuron.functional import sgd_step
 from torch_neuron.progress import Silent
 
-F64 = torch.float64
+from helpers import F64, assert_rel, random_data
+
 EPS = torch.finfo(F64).eps
-
-
-def assert_rel(actual, expected, rtol):
-    """max|actual − expected| ≤ rtol·max|expected|."""
-    err, scale = (actual - expected).abs().max().item(), expected.abs().max().item()
-    assert err <= rtol * scale, f"max error {err:.3g} > {rtol:g} x {scale:.3g}"
-
-
-def random_data(seed, *shape, x_scale=0.2, y_scale=100.0):
-    """x uniform in ±x_scale, y = 3·x + noise of size y_scale (float64, seeded)."""
-    g = torch.Generator().manual_seed(seed)
-    x = (2 * torch.rand(*shape, generator=g, dtype=F64) - 1) * x_scale
-    return x, 3 * x + y_scale * torch.randn(*shape, generator=g, dtype=F64)
 
 
 def run(engine, x, y, w=1.0, b=1.0, **kw):

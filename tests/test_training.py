@@ -14,21 +14,9 @@ import torch_neuron as tn
 from torch_neuron.engines import scan
 from torch_neuron.functional import mean_loss
 
-F64 = torch.float64
+from helpers import F64, assert_rel, random_data
+
 ENGINES = ("loop", "autograd", "scan")
-
-
-def assert_rel(actual, expected, rtol):
-    """max|actual − expected| ≤ rtol·max|expected|."""
-    err, scale = (actual - expected).abs().max().item(), expected.abs().max().item()
-    assert err <= rtol * scale, f"max error {err:.3g} > {rtol:g} x {scale:.3g}"
-
-
-def random_data(seed, *shape, x_scale=0.2, y_scale=100.0):
-    """x uniform in ±x_scale, y = 150 + 900·x + noise (float64, seeded): the book's data in miniature."""
-    g = torch.Generator().manual_seed(seed)
-    x = (2 * torch.rand(*shape, generator=g, dtype=F64) - 1) * x_scale
-    return x, 150 + 900 * x + y_scale * torch.randn(*shape, generator=g, dtype=F64)
 
 
 def theta(result):
