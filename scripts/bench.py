@@ -246,10 +246,10 @@ def workload_gpu(R, cfg):
     record(R, cfg, "gpu", "auto", "Neuron.fit engine=auto (scan), float32", "cuda", x, y, 100, make_engine("auto"))
     record(R, cfg, "gpu", "epoch_map", "epoch map alone (scan.epoch_map)", "cuda", x, y, 1,
            lambda a, b, e: lambda: epoch_map(a, b, 1.0, 1))
-    t = torch.empty(cfg.clone_bytes // 4, dtype=torch.float32, device="cuda")
+    buf = torch.empty(cfg.clone_bytes // 4, dtype=torch.float32, device="cuda")
     record(R, cfg, "gpu", "clone", "device-to-device copy (tensor.clone)", "cuda", x, y, 1,
-           lambda a, b, e: lambda: t.clone(), size=f"{cfg.clone_bytes / 2**30:.3g} GiB tensor")
-    del t, x, y
+           lambda a, b, e: buf.clone, size=f"{cfg.clone_bytes / 2**30:.3g} GiB tensor")
+    buf = x = y = None  # free the card's memory before the next workload
     torch.cuda.empty_cache()
     emap, clone = R[-2]["median_s"], R[-1]["median_s"]
     if not (emap and clone):
@@ -340,7 +340,7 @@ def targets(R, devices, bw):
 
 def machine():
     out = os.popen("lscpu 2>/dev/null").read()
-    cpu = next((l.split(":", 1)[1].strip() for l in out.splitlines() if l.startswith("Model name")), None)
+    cpu = next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), None)
     return dict(cpu=cpu or platform.processor() or "unknown CPU", cores=os.cpu_count(), torch=torch.__version__,
                 torch_threads=torch.get_num_threads(), numpy=np.__version__, python=platform.python_version(),
                 sklearn=importlib.metadata.version("scikit-learn") if HAS_SKLEARN else None,

@@ -32,7 +32,8 @@ def test_fused_epoch_map_equals_torch_path_on_cuda(n, monkeypatch):
 
 
 @needs_triton
-@pytest.mark.skipif(os.environ.get("TRITON_INTERPRET") != "1", reason="run with TRITON_INTERPRET=1 to test the kernel on CPU")
+@pytest.mark.skipif(os.environ.get("TRITON_INTERPRET") != "1",
+                    reason="run with TRITON_INTERPRET=1 to test the kernel on CPU")
 def test_fused_kernel_in_triton_interpreter(bmi, monkeypatch):
     """On CPU through Triton's interpreter: the kernel's maps equal sgd_step's, for tiles that do not divide n."""
     from torch_neuron.engines import fused

@@ -11,7 +11,6 @@ from hypothesis import given, settings, strategies as st
 from torch.utils.data import DataLoader, TensorDataset
 
 import torch_neuron as tn
-from torch_neuron.engines import scan
 from torch_neuron.functional import mean_loss
 
 from helpers import F64, assert_rel, random_data

@@ -34,7 +34,8 @@ def check_data(x, y, *, one_dim):
     if x.dim() == 0 or y.dim() == 0:
         raise ValueError("x and y need at least one dimension (the samples)")
     if one_dim and (x.dim() != 1 or y.dim() != 1):
-        raise ValueError(f"x and y must be 1-D (one value per sample), got shapes {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(f"x and y must be 1-D (one value per sample), "
+                         f"got shapes {tuple(x.shape)} and {tuple(y.shape)}")
     if x.shape[-1] != y.shape[-1]:
         raise ValueError(f"x and y have different lengths: {x.shape[-1]} and {y.shape[-1]}")
     if x.shape[-1] == 0:

@@ -8,7 +8,8 @@ from .loop import _stack
 def fit_autograd(x, y, w, b, *, epochs, lr, batch_size, orders, progress):
     """Per-batch SGD where backward() of the mean squared error gives the gradients."""
     if torch.is_tensor(lr):
-        raise ValueError("engine='autograd' takes one float lr; use engine='loop' or 'scan' for a tensor of learning rates")
+        raise ValueError("engine='autograd' takes one float lr; "
+                         "use engine='loop' or 'scan' for a tensor of learning rates")
     n = x.shape[-1]
     with torch.enable_grad():
         wp = w.detach().clone().requires_grad_(True)

@@ -6,12 +6,14 @@ A = I − lr·mean(v vᵀ) and c = lr·mean(y·v) over the batch. Maps compose a
 and E epochs are an inclusive scan over the epoch maps.
 
 A map is a tensor P of shape (2, 3, ...): P[i, j] is row i of [A | c], one map per trailing index.
+On CUDA, 1-D data with batch size 1 is reduced by a fused Triton kernel instead (fused.py).
 """
 import os
 
 import torch
 
 from ..functional import sgd_step
+
 
 def step_maps(x, y, lr):
     """[A | c] of each batch, read off `sgd_step` by linearity: x, y (..., k, m) → P (2, 3, ..., k).
@@ -79,7 +81,8 @@ def epoch_map(x, y, lr, batch_size):
         parts.append(reduce_maps(step_maps(x[..., :k * batch_size].unflatten(-1, (k, batch_size)),
                                            y[..., :k * batch_size].unflatten(-1, (k, batch_size)), lr)))
     if tail:
-        parts.append(step_maps(x[..., k * batch_size:].unsqueeze(-2), y[..., k * batch_size:].unsqueeze(-2), lr)[..., 0])
+        short = k * batch_size
+        parts.append(step_maps(x[..., short:].unsqueeze(-2), y[..., short:].unsqueeze(-2), lr)[..., 0])
     return fold(parts)
 
 
