@@ -189,7 +189,7 @@ def train(args):
         print(f"data: x = {xname}, y = {yname}, n = {n}")
         print(f"device: {result['device']}, dtype: {args.dtype}, engine: {engine}, epochs: {args.epochs}, "
               f"lr: {args.lr:g}, batch size: {args.batch_size}{', shuffled' if args.shuffle else ''}")
-        print(f"time: {seconds:.3f} s")
+        print(f"time: {seconds:.3f} s" if seconds >= 1 else f"time: {seconds * 1e3:.2f} ms")
         for what, path in (("saved", args.save), ("plot", args.plot)):
             if path:
                 print(f"{what}: {path}")
