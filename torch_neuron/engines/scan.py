@@ -108,18 +108,21 @@ def power_map(P, e):
     return torch.linalg.matrix_power(H, e)[..., :2, :].movedim((-2, -1), (0, 1))
 
 
+def repeat_map(M, w, b, *, epochs, history):
+    """(w, b) after each of `epochs` applications of M → (..., epochs); (..., 1), the last, without history."""
+    if not history:  # only the last epoch is wanted: square the map instead of scanning
+        wE, bE = apply_map(power_map(M, epochs), w, b)
+        return wE.unsqueeze(-1), bE.unsqueeze(-1)
+    return apply_map(prefix_maps(M.unsqueeze(-1).expand(*M.shape, epochs)), w.unsqueeze(-1), b.unsqueeze(-1))
+
+
 def fit_scan(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history=True):
     """Per-epoch maps, then their inclusive scan applied to (w, b) → per-epoch w, b (..., epochs)."""
-    if orders.shuffled:
+    if orders.shuffled and epochs:  # each epoch its own order, so its own map
         maps = torch.stack([epoch_map(*orders.apply(e, x, y), lr, batch_size) for e in range(epochs)], -1)
+        ws, bs = apply_map(prefix_maps(maps), w.unsqueeze(-1), b.unsqueeze(-1))
     else:
-        M = epoch_map(x, y, lr, batch_size)
-        if not history:  # only the last epoch is wanted: square the map instead of scanning
-            wE, bE = apply_map(power_map(M, epochs), w, b)
-            progress.update(epochs)
-            return wE.unsqueeze(-1), bE.unsqueeze(-1)
-        maps = M.unsqueeze(-1).expand(*M.shape, epochs)
-    ws, bs = apply_map(prefix_maps(maps), w.unsqueeze(-1), b.unsqueeze(-1))
+        ws, bs = repeat_map(epoch_map(x, y, lr, batch_size), w, b, epochs=epochs, history=history)
     progress.update(epochs)
     return ws, bs
 
@@ -141,11 +144,6 @@ def fit_scan_chunks(chunks, w, b, *, epochs, lr, batch_size, progress, history=T
         maps.append(epoch_map(carry[0], carry[1], lr, batch_size))
     if not maps:
         raise ValueError("the chunks held no samples")
-    M = fold(maps)
-    if not history:
-        wE, bE = apply_map(power_map(M, epochs), w, b)
-        progress.update(epochs)
-        return wE.unsqueeze(-1), bE.unsqueeze(-1)
-    ws, bs = apply_map(prefix_maps(M.unsqueeze(-1).expand(*M.shape, epochs)), w.unsqueeze(-1), b.unsqueeze(-1))
+    ws, bs = repeat_map(fold(maps), w, b, epochs=epochs, history=history)
     progress.update(epochs)
     return ws, bs
