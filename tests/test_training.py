@@ -68,10 +68,13 @@ def test_every_engine_gives_the_loops_history(small, engine, batch_size):
         assert_rel(getattr(got, field), getattr(want, field), 1e-12)
 
 
-def test_history_off_and_zero_epochs():
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_history_off_and_zero_epochs(engine, shuffle):
+    """No history unless asked; zero epochs leave (w, b) where they started, shuffled or not."""
     x, y = random_data(1, 3, 8)
-    assert tn.fit(x, y, epochs=5).history is None
-    result = tn.fit(x, y, w=2.0, b=-1.0, epochs=0, history=True)
+    assert tn.fit(x, y, epochs=5, engine=engine, shuffle=shuffle).history is None
+    result = tn.fit(x, y, w=2.0, b=-1.0, epochs=0, history=True, engine=engine, shuffle=shuffle)
     assert result.history.w.shape == result.history.loss.shape == (3, 0)
     assert result.w.tolist() == [2.0] * 3 and result.b.tolist() == [-1.0] * 3
 
