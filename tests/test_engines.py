@@ -137,6 +137,30 @@ def test_epoch_map_equals_folding_one_by_one(n, batch_size):
     assert_rel(scan.epoch_map(x, y, 0.9, batch_size), one_by_one(x, y, 0.9, batch_size), 1e-13)
 
 
+@pytest.mark.parametrize("batch_size", [1, 3])
+@pytest.mark.parametrize("n", [8, 9, 23, 50, 101])
+def test_epoch_map_in_sequential_blocks_equals_folding_one_by_one(monkeypatch, n, batch_size):
+    """The CPU path for many batches: blocks of STEPS updates in sequence (here 3, from 2 blocks up),
+    leftover batches as one shorter block, a short last batch; one lr per neuron over shared data."""
+    monkeypatch.setattr(scan, "STEPS", 3)
+    monkeypatch.setattr(scan, "MIN_BLOCKS", 2)
+    x, y = random_data(n, n)
+    lr = torch.tensor([0.3, 0.9], dtype=F64)
+    want = torch.stack([one_by_one(x, y, float(r), batch_size) for r in lr], -1)
+    assert_rel(scan.epoch_map(x, y, lr, batch_size), want, 1e-13)
+
+
+def test_block_maps_run_the_update_itself():
+    """A block's map applied to (w, b) = sgd_step run over the block's batches in order."""
+    x, y = random_data(3, 5, 4, 2)  # (B = 5 steps, q = 4 blocks, m = 2)
+    P = scan.block_maps(x, y, 0.7)
+    w0, b0 = torch.full((4,), 1.5, dtype=F64), torch.full((4,), -2.0, dtype=F64)
+    w, b = w0, b0
+    for j in range(5):
+        w, b = sgd_step(w, b, x[j], y[j], 0.7)
+    assert_rel(torch.stack(scan.apply_map(P, w0, b0)), torch.stack((w, b)), 1e-13)
+
+
 @pytest.mark.parametrize("n, batch_size", [(3000, 1), (2501, 2)])
 def test_epoch_map_over_thousands_of_samples_is_one_epoch_of_the_loop(n, batch_size):
     """Thousands of batches (odd tree levels, a short batch) = the loop's epoch."""

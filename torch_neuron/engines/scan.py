@@ -14,19 +14,31 @@ import torch
 
 from ..functional import sgd_step
 
+STEPS = 32  # CPU only: updates run in sequence inside a block, when that leaves at least …
+MIN_BLOCKS = 1024  # … this many blocks to vectorise across
+
+
+def block_maps(x, y, lr):
+    """[A | c] of blocks of consecutive batches, read off `sgd_step` itself: x, y (..., B, q, m) → P (2, 3, ..., q).
+
+    Block i runs batches x[..., 0, i, :], …, x[..., B-1, i, :] in order. The update is linear in
+    (w, b, y) for fixed x, so running a block's B steps from the basis points (w, b, y-scale) =
+    (1, 0, 0), (0, 1, 0), (0, 0, 1) gives the columns of its [A | c] — all blocks at once.
+    """
+    lead = x.dim() - 3  # neuron dims; lr may have more than the data (one lr per neuron, shared data)
+    if torch.is_tensor(lr) and lr.dim():
+        lead = max(lead, lr.dim())
+        lr = lr.unsqueeze(-1)  # (...) → (..., 1) across the q blocks
+    basis = torch.eye(3, dtype=x.dtype, device=x.device).view(3, 3, *([1] * (lead + 1)))
+    w, b, y_scale = basis[:, 0], basis[:, 1], basis[:, 2].unsqueeze(-1)
+    for j in range(x.shape[-3]):
+        w, b = sgd_step(w, b, x[..., j, :, :], y_scale * y[..., j, :, :], lr)
+    return torch.stack((w, b))
+
 
 def step_maps(x, y, lr):
-    """[A | c] of each batch, read off `sgd_step` by linearity: x, y (..., k, m) → P (2, 3, ..., k).
-
-    The step is linear in (w, b, y) for fixed x, so column j of [A | c] is the step applied to
-    basis point j: (w, b, y) = (1, 0, 0), (0, 1, 0) and (0, 0, y).
-    """
-    if torch.is_tensor(lr) and lr.dim():  # one lr per neuron (...) → (..., 1) across the k batches
-        lr = lr.unsqueeze(-1)
-    (a, c), (b, d), (e, f) = (sgd_step(1.0, 0.0, x, 0.0, lr), sgd_step(0.0, 1.0, x, 0.0, lr),
-                              sgd_step(0.0, 0.0, x, y, lr))
-    shape = torch.broadcast_shapes(a.shape, b.shape, c.shape, d.shape, e.shape, f.shape)
-    return torch.stack([t.expand(shape) for t in (a, b, e, c, d, f)]).unflatten(0, (2, 3))
+    """[A | c] of each batch: x, y (..., k, m) → P (2, 3, ..., k) (blocks of one step)."""
+    return block_maps(x.unsqueeze(-3), y.unsqueeze(-3), lr)
 
 
 def compose(second, first):
@@ -70,19 +82,32 @@ def _fused_kernel(x, lr, batch_size):
 
 
 def epoch_map(x, y, lr, batch_size):
-    """The map of one epoch over x, y (..., n) in batches of batch_size (a short last batch included)."""
+    """The map of one epoch over x, y (..., n) in batches of batch_size (a short last batch included).
+
+    On CPU, with many batches, STEPS updates run in sequence inside blocks (vectorised across the
+    blocks) before the tree takes over: fewer passes over memory. On CUDA launches cost more than
+    passes, so every level is a tree level (or the fused kernel does it all).
+    """
     fused = _fused_kernel(x, lr, batch_size)
     if fused is not None:
         return fused.epoch_map(x, y, lr)
-    n = x.shape[-1]
-    k, tail = divmod(n, batch_size)
+    m = batch_size
+    k, tail = divmod(x.shape[-1], m)
+    steps = STEPS if not x.is_cuda and k >= STEPS * MIN_BLOCKS else 1
+    q, r = divmod(k, steps)
+
+    def blocks(lo, count, length, width):  # samples lo … as (..., length steps, count blocks, width)
+        # a contiguous copy, so each step reads one unbroken row
+        return [v[..., lo:lo + count * length * width].unflatten(-1, (count, length, width)).transpose(-3, -2)
+                .contiguous() for v in (x, y)]
+
     parts = []
-    if k:  # (..., k, batch_size): one map per full batch, then the tree
-        parts.append(reduce_maps(step_maps(x[..., :k * batch_size].unflatten(-1, (k, batch_size)),
-                                           y[..., :k * batch_size].unflatten(-1, (k, batch_size)), lr)))
-    if tail:
-        short = k * batch_size
-        parts.append(step_maps(x[..., short:].unsqueeze(-2), y[..., short:].unsqueeze(-2), lr)[..., 0])
+    if q:
+        parts.append(reduce_maps(block_maps(*blocks(0, q, steps, m), lr)))
+    if r:  # the batches left over: one block of r steps
+        parts.append(block_maps(*blocks(q * steps * m, 1, r, m), lr)[..., 0])
+    if tail:  # the short last batch
+        parts.append(block_maps(*blocks(k * m, 1, 1, tail), lr)[..., 0])
     return fold(parts)
 
 
