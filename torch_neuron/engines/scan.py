@@ -15,7 +15,7 @@ import torch
 from ..functional import sgd_step
 
 STEPS = 32  # CPU only: updates run in sequence inside a block, when that leaves at least …
-MIN_BLOCKS = 1024  # … this many blocks to vectorise across
+MIN_BLOCKS = 1024  # … this many blocks (counted over all neurons) to vectorise across
 
 
 def block_maps(x, y, lr):
@@ -81,19 +81,28 @@ def _fused_kernel(x, lr, batch_size):
     return fused
 
 
+def _steps(x, lr, k):
+    """Updates per block for k batches: STEPS on CPU when the blocks still fill MIN_BLOCKS lanes, else 1."""
+    if x.is_cuda or k < STEPS:
+        return 1
+    neurons = max(x[..., 0].numel(), lr.numel() if torch.is_tensor(lr) else 1)
+    return STEPS if (k // STEPS) * neurons >= MIN_BLOCKS else 1
+
+
 def epoch_map(x, y, lr, batch_size):
     """The map of one epoch over x, y (..., n) in batches of batch_size (a short last batch included).
 
-    On CPU, with many batches, STEPS updates run in sequence inside blocks (vectorised across the
-    blocks) before the tree takes over: fewer passes over memory. On CUDA launches cost more than
-    passes, so every level is a tree level (or the fused kernel does it all).
+    On CPU, with many batches or many neurons, STEPS updates run in sequence inside blocks
+    (vectorised across blocks and neurons) before the tree takes over: fewer passes over memory.
+    On CUDA launches cost more than passes, so every level is a tree level (or the fused kernel
+    does it all).
     """
     fused = _fused_kernel(x, lr, batch_size)
     if fused is not None:
         return fused.epoch_map(x, y, lr)
     m = batch_size
     k, tail = divmod(x.shape[-1], m)
-    steps = STEPS if not x.is_cuda and k >= STEPS * MIN_BLOCKS else 1
+    steps = _steps(x, lr, k)
     q, r = divmod(k, steps)
 
     def blocks(lo, count, length, width):  # samples lo … as (..., length steps, count blocks, width)
