@@ -154,7 +154,11 @@ def measure(fn, device, cfg):
         times = [time.perf_counter() - t0]
     peak = torch.cuda.max_memory_allocated() - base if cuda else mem["increase"]
     if times[0] <= cfg.slow_s or cuda:
-        runs = 1 if cfg.quick else int(min(cfg.max_runs, max(3, cfg.budget_s / max(times[0], 1e-6))))
+        t0 = time.perf_counter()
+        fn()  # untimed: the first call can carry one-off set-up, so size the repeats on a second one
+        sync()
+        probe = time.perf_counter() - t0
+        runs = 1 if cfg.quick else int(min(cfg.max_runs, max(3, cfg.budget_s / max(probe, 1e-6))))
         times = []
         for _ in range(runs):
             t0 = time.perf_counter()
