@@ -62,12 +62,7 @@ def fit(x, y, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, shuffle=False, 
 
 def fit_checked(x, y, w, b, *, epochs, lr, batch_size, shuffle, seed, engine, history, progress):
     """fit for data already checked by validate.check_data (Neuron.fit's path): checks the rest, then runs."""
-    dtype, device = x.dtype, x.device
-    w = validate.as_tensor(w, "w", dtype=dtype, device=device)
-    b = validate.as_tensor(b, "b", dtype=dtype, device=device)
-    epochs = validate.check_epochs(epochs)
-    batch_size = validate.check_batch_size(batch_size)
-    lr = validate.check_lr(lr, dtype=dtype, device=device)
+    w, b, epochs, lr, batch_size = _checked_settings(w, b, epochs, lr, batch_size, x.dtype, x.device)
     engines.choose_engine(engine)
 
     lead = torch.broadcast_shapes(x.shape[:-1], y.shape[:-1], w.shape, b.shape,
@@ -101,11 +96,7 @@ def fit_chunks(chunks, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, histor
         raise ValueError("the chunks held no samples")
     dtype, device = _dtype_device((*first, w, b), dtype, device)
     chunks = itertools.chain([first], chunks)
-    w = validate.as_tensor(w, "w", dtype=dtype, device=device)
-    b = validate.as_tensor(b, "b", dtype=dtype, device=device)
-    epochs = validate.check_epochs(epochs)
-    batch_size = validate.check_batch_size(batch_size)
-    lr = validate.check_lr(lr, dtype=dtype, device=device)
+    w, b, epochs, lr, batch_size = _checked_settings(w, b, epochs, lr, batch_size, dtype, device)
 
     def checked():
         for i, (xc, yc) in enumerate(chunks):
@@ -118,6 +109,15 @@ def fit_chunks(chunks, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, histor
                                      progress=progress_bar(0, False), history=history)
     w_new, b_new = _last_finite(ws, bs, w, b, epochs, lr)
     return FitResult(w_new, b_new, History(ws, bs, None) if history else None)
+
+
+def _checked_settings(w, b, epochs, lr, batch_size, dtype, device):
+    """w, b as tensors of dtype on device, and epochs, lr, batch_size checked (validate names any problem)."""
+    return (validate.as_tensor(w, "w", dtype=dtype, device=device),
+            validate.as_tensor(b, "b", dtype=dtype, device=device),
+            validate.check_epochs(epochs),
+            validate.check_lr(lr, dtype=dtype, device=device),
+            validate.check_batch_size(batch_size))
 
 
 def _dtype_device(values, dtype, device):

@@ -45,8 +45,8 @@ def run(engine, x, y, w, b, *, epochs, lr, batch_size, shuffle, seed, progress, 
     """Fit with the named engine → per-epoch w, b (..., epochs), or (..., 1) holding the last when history is off."""
     fit = ENGINES[choose_engine(engine)]
     orders = Orders(x.shape[-1], epochs, shuffle, seed)
-    kw = dict(history=history) if fit is fit_scan else {}
-    return fit(x, y, w, b, epochs=epochs, lr=lr, batch_size=batch_size, orders=orders, progress=progress, **kw)
+    return fit(x, y, w, b, epochs=epochs, lr=lr, batch_size=batch_size, orders=orders, progress=progress,
+               history=history)
 
 
 __all__ = ["ENGINES", "ENGINE_NAMES", "choose_engine", "run", "fit_scan_chunks", "Orders"]

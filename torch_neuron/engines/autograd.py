@@ -5,8 +5,8 @@ from ..functional import forpass, squared_error
 from .loop import _stack
 
 
-def fit_autograd(x, y, w, b, *, epochs, lr, batch_size, orders, progress):
-    """Per-batch SGD where backward() of the mean squared error gives the gradients."""
+def fit_autograd(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history=True):
+    """Per-batch SGD where backward() of the mean squared error gives the gradients (history always kept)."""
     if torch.is_tensor(lr):
         raise ValueError("engine='autograd' takes one float lr; "
                          "use engine='loop' or 'scan' for a tensor of learning rates")

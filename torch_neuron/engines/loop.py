@@ -4,8 +4,11 @@ import torch
 from ..functional import sgd_step
 
 
-def fit_loop(x, y, w, b, *, epochs, lr, batch_size, orders, progress):
-    """Per-batch gradient descent, epoch after epoch → per-epoch w, b of shape (..., epochs)."""
+def fit_loop(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history=True):
+    """Per-batch gradient descent, epoch after epoch → per-epoch w, b of shape (..., epochs).
+
+    The history is kept whatever `history` says: one tensor per epoch costs nothing next to the steps.
+    """
     n = x.shape[-1]
     ws, bs = [], []
     for e in range(epochs):
