@@ -11,9 +11,7 @@ from torch_neuron.functional import squared_error
 F64 = torch.float64
 
 # The reference numbers for the book's problem (x = bmi, y = target, w = b = 1, lr = 1, float64).
-W_100, B_100 = 913.5973364346786, 123.39414383177173
-W_1, B_1 = 587.8654539985616, 99.4093556453094
-PREDICT_018 = 287.8416643900139
+from reference import B_1, B_100, PREDICT_018, W_1, W_100
 
 
 @pytest.fixture(scope="module")
