@@ -1,10 +1,12 @@
-"""A fused CUDA kernel (Triton) for the scan's first stage: each tile of samples → one affine map.
+"""A fused Triton kernel for the scan's first stage: one epoch of batch size 1 → one map per neuron.
 
 The torch path in scan.py makes one pass over memory per operation; this kernel reads x and y once,
-builds each sample's map [A | c] in registers and composes a tile of them with an order-keeping
-associative scan, so the reduction runs near the card's memory bandwidth. It restates the per-sample
-map that scan.step_maps reads off functional.sgd_step (tests hold the two equal), for batch_size 1.
-Imported only for 1-D CUDA data with a float lr (scan.epoch_map decides); needs Triton.
+builds each sample's map in registers and composes a tile of them with an order-keeping associative
+scan, so the reduction runs near the card's memory bandwidth. It restates the per-sample map that the
+scan reads off functional.sgd_step (tests hold the two equal). Each neuron is one row of x and of y;
+a row shared by many neurons is read where it lies (row start repeated: stride 0), never copied.
+Used on CUDA, or on CPU under Triton's interpreter (TRITON_INTERPRET=1 before this module is
+imported: @triton.jit reads it then); scan.epoch_map decides. Needs Triton.
 """
 import torch
 import triton
@@ -21,11 +23,12 @@ def _then(a1, b1, c1, d1, e1, f1, a2, b2, c2, d2, e2, f2):
 
 
 @triton.jit
-def _scan_store(a, b, c, d, e, f, out_ptr, pid, tiles, TILE: tl.constexpr):
-    # compose the tile in order and store its last prefix, the whole tile's map, as out[:, :, pid]
+def _scan_store(a, b, c, d, e, f, out_ptr, row, tile, tiles, TILE: tl.constexpr):
+    # compose the tile in order; its last prefix, the whole tile's map, goes to out[row, :, tile]
+    # (out is (rows, 6, tiles): the six entries of [A | c] row by row)
     a, b, c, d, e, f = tl.associative_scan((a, b, c, d, e, f), 0, _then)
     last = tl.arange(0, TILE) == TILE - 1
-    here = out_ptr + pid + 0 * tl.arange(0, TILE)
+    here = out_ptr + row.to(tl.int64) * 6 * tiles + tile + 0 * tl.arange(0, TILE)
     tl.store(here, a, mask=last)
     tl.store(here + tiles, b, mask=last)
     tl.store(here + 2 * tiles, e, mask=last)
@@ -35,12 +38,16 @@ def _scan_store(a, b, c, d, e, f, out_ptr, pid, tiles, TILE: tl.constexpr):
 
 
 @triton.jit
-def _tile_maps(x_ptr, y_ptr, lr_ptr, out_ptr, n, tiles, TILE: tl.constexpr):
+def _tile_maps(x_ptr, x_rows, x_step, y_ptr, y_rows, y_step, lr_ptr, out_ptr, n, tiles, TILE: tl.constexpr):
+    # a flat grid of rows × tiles (CUDA caps grid axes 1 and 2 at 65535, so no axis is spent on rows)
     pid = tl.program_id(0)
-    offs = pid * TILE + tl.arange(0, TILE)
+    row, tile = pid // tiles, pid % tiles
+    offs = tile * TILE + tl.arange(0, TILE)
     inside = offs < n
-    x = tl.load(x_ptr + offs, mask=inside, other=0.0)
-    y = tl.load(y_ptr + offs, mask=inside, other=0.0)
+    offs = offs.to(tl.int64)
+    # x_rows[row]: where this neuron's row of x starts (the same start for every neuron sharing it)
+    x = tl.load(x_ptr + tl.load(x_rows + row) + offs * x_step, mask=inside, other=0.0)
+    y = tl.load(y_ptr + tl.load(y_rows + row) + offs * y_step, mask=inside, other=0.0)
     lr = tl.where(inside, tl.load(lr_ptr), 0.0)  # lr = 0 is the identity map: it pads the last tile
     # one sample's step θ ← θ − lr·(v vᵀθ − y·v), v = (x, 1), as [A | c]
     a = 1 - lr * (x * x)
@@ -48,40 +55,56 @@ def _tile_maps(x_ptr, y_ptr, lr_ptr, out_ptr, n, tiles, TILE: tl.constexpr):
     d = 1 - lr
     e = lr * (x * y)
     f = lr * y
-    _scan_store(a, b, b, d, e, f, out_ptr, pid, tiles, TILE)
+    _scan_store(a, b, b, d, e, f, out_ptr, row, tile, tiles, TILE)
 
 
 @triton.jit
 def _fold_maps(in_ptr, out_ptr, k, tiles, TILE: tl.constexpr):
-    # maps in (2, 3, k) layout → one map per tile of TILE consecutive maps
+    # maps (rows, 6, k) → (rows, 6, tiles): one map per tile of TILE consecutive maps of a row
     pid = tl.program_id(0)
-    offs = pid * TILE + tl.arange(0, TILE)
+    row, tile = pid // tiles, pid % tiles
+    offs = tile * TILE + tl.arange(0, TILE)
     inside = offs < k
-    a = tl.load(in_ptr + offs, mask=inside, other=1.0)  # padding is the identity map
-    b = tl.load(in_ptr + k + offs, mask=inside, other=0.0)
-    e = tl.load(in_ptr + 2 * k + offs, mask=inside, other=0.0)
-    c = tl.load(in_ptr + 3 * k + offs, mask=inside, other=0.0)
-    d = tl.load(in_ptr + 4 * k + offs, mask=inside, other=1.0)
-    f = tl.load(in_ptr + 5 * k + offs, mask=inside, other=0.0)
-    _scan_store(a, b, c, d, e, f, out_ptr, pid, tiles, TILE)
+    src = in_ptr + row.to(tl.int64) * 6 * k + offs
+    a = tl.load(src, mask=inside, other=1.0)  # padding is the identity map
+    b = tl.load(src + k, mask=inside, other=0.0)
+    e = tl.load(src + 2 * k, mask=inside, other=0.0)
+    c = tl.load(src + 3 * k, mask=inside, other=0.0)
+    d = tl.load(src + 4 * k, mask=inside, other=1.0)
+    f = tl.load(src + 5 * k, mask=inside, other=0.0)
+    _scan_store(a, b, c, d, e, f, out_ptr, row, tile, tiles, TILE)
 
 
-def _launch(kernel, k, like, *args):
-    tiles = -(-k // TILE)
-    out = torch.empty(2, 3, tiles, dtype=like.dtype, device=like.device)
-    kernel[(tiles,)](*args, out, k, tiles, TILE=TILE)
-    return out
+def _row_starts(t, lead):
+    """Offset of each neuron's row of t (..., n) broadcast to lead, flattened: Σ index·stride (0 if shared)."""
+    t = t.expand(*lead, t.shape[-1])
+    starts = torch.zeros(lead, dtype=torch.int64, device=t.device)
+    for dim, (size, stride) in enumerate(zip(lead, t.stride())):
+        starts += torch.arange(size, device=t.device).view(size, *[1] * (len(lead) - dim - 1)) * stride
+    return starts.reshape(-1)
 
 
-def tile_maps(x, y, lr):
-    """Maps of consecutive tiles of TILE samples: x, y (n,) → P (2, 3, ceil(n / TILE)), in order."""
+def epoch_map(x, y, lr, *, tile=TILE):
+    """The map M (..., 3, 3) = [[A, c], [0, 0, 1]] of one epoch of batch size 1 over x, y (..., n), lr a float.
+
+    Neuron dims ... = the broadcast of x's and y's leading dims. Tile maps first, then tiles of
+    those, until one map per neuron is left (a few launches in all). tile: a power of two.
+    """
+    lead = torch.broadcast_shapes(x.shape[:-1], y.shape[:-1])
+    n, rows = x.shape[-1], lead.numel()
+    M = torch.zeros(*lead, 3, 3, dtype=x.dtype, device=x.device)
+    M[..., 2, 2] = 1
+    if rows == 0:
+        return M
     lr_t = torch.full((1,), lr, dtype=x.dtype, device=x.device)  # a tensor, so float64 keeps its lr exactly
-    return _launch(_tile_maps, x.shape[0], x, x.contiguous(), y.contiguous(), lr_t)
-
-
-def epoch_map(x, y, lr):
-    """The epoch's map (2, 3): tile maps, then tiles of those, until one is left (a few launches in all)."""
-    P = tile_maps(x, y, lr)
+    tiles = -(-n // tile)
+    P = torch.empty(rows, 6, tiles, dtype=x.dtype, device=x.device)
+    _tile_maps[(rows * tiles,)](x, _row_starts(x, lead), x.stride(-1), y, _row_starts(y, lead), y.stride(-1),
+                                lr_t, P, n, tiles, TILE=tile)
     while P.shape[-1] > 1:
-        P = _launch(_fold_maps, P.shape[-1], P, P)
-    return P[..., 0]
+        k, tiles = P.shape[-1], -(-P.shape[-1] // tile)
+        out = torch.empty(rows, 6, tiles, dtype=P.dtype, device=P.device)
+        _fold_maps[(rows * tiles,)](P, out, k, tiles, TILE=tile)
+        P = out
+    M[..., :2, :] = P.view(*lead, 2, 3)
+    return M
