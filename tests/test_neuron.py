@@ -76,10 +76,112 @@ def test_forward_is_forpass_is_x_times_w_plus_b_for_any_shape(shape):
     assert torch.equal(neuron.forpass(x), expected)
 
 
-def test_forpass_takes_python_numbers_and_lists():
+def test_forward_lets_nan_and_inf_through():
+    """forward checks nothing: NaN in gives NaN out, ±inf gives ±inf (predict and fit are the checked paths)."""
+    y = Neuron(1.5, -0.5, dtype=F64)(torch.tensor([math.nan, math.inf, -math.inf, 1.0], dtype=F64))
+    nan, inf, minus_inf, one = y.detach().tolist()
+    assert math.isnan(nan) and (inf, minus_inf, one) == (math.inf, -math.inf, 1.0)
+
+
+def test_forward_runs_on_the_meta_device_so_it_never_reads_a_value():
+    """On meta tensors any host sync or value check raises; forward only has shapes to work with."""
+    neuron = Neuron(dtype=F64).to("meta")
+    y = neuron(torch.empty(2, 5, device="meta", dtype=F64))
+    assert y.is_meta and y.shape == (2, 5) and y.requires_grad
+    assert "device=meta" in repr(neuron)
+
+
+def test_fx_symbolic_trace_gives_the_same_function():
+    neuron = Neuron(1.5, -0.5, dtype=F64)
+    traced = torch.fx.symbolic_trace(neuron)
+    x = torch.randn(3, 4, generator=torch.Generator().manual_seed(1), dtype=F64)
+    assert torch.equal(traced(x), neuron(x))
+    with torch.no_grad():
+        neuron.w.fill_(2.0)  # the traced module reads the same parameters, not a copy
+    assert torch.equal(traced(x), x * 2.0 - 0.5)
+
+
+def test_torch_export_with_a_dynamic_length():
+    neuron = Neuron(1.5, -0.5, dtype=F64)
+    x = torch.randn(7, generator=torch.Generator().manual_seed(2), dtype=F64)
+    exported = torch.export.export(neuron, (x,), dynamic_shapes={"x": {0: torch.export.Dim("n")}})
+    longer = torch.randn(11, generator=torch.Generator().manual_seed(3), dtype=F64)
+    assert torch.equal(exported.module()(longer), neuron(longer))
+
+
+@pytest.mark.parametrize("backend", ["eager", "aot_eager"])
+def test_torch_compile_traces_forward_whole_and_gives_the_same_values_and_gradients(backend):
+    """fullgraph=True fails on any graph break, such as a value check or a host sync inside forward.
+
+    (A real inductor compile of the same graph takes ~50 s on a 2-core CPU, so it is not run here.)
+    """
+    neuron = Neuron(1.5, -0.5, dtype=F64)
+    compiled = torch.compile(neuron, backend=backend, fullgraph=True)
+    x = torch.randn(6, generator=torch.Generator().manual_seed(4), dtype=F64)
+    y, y_eager = compiled(x), neuron(x)
+    assert torch.equal(y, y_eager)
+    grads = torch.autograd.grad(y.square().sum(), (neuron.w, neuron.b))
+    assert grads == torch.autograd.grad(y_eager.square().sum(), (neuron.w, neuron.b))
+
+
+def test_vmap_over_samples_and_over_an_ensemble_of_parameters():
+    neuron = Neuron(1.5, -0.5, dtype=F64)
+    g = torch.Generator().manual_seed(5)
+    X = torch.randn(4, 3, generator=g, dtype=F64)
+    assert torch.equal(torch.func.vmap(neuron)(X), neuron(X))
+    # four neurons in one call: functional_call swaps in each row of stacked parameters
+    W, B = torch.randn(4, generator=g, dtype=F64), torch.randn(4, generator=g, dtype=F64)
+    x = X[0]
+    ensemble = torch.func.vmap(lambda p: torch.func.functional_call(neuron, p, (x,)))({"w": W, "b": B})
+    assert torch.equal(ensemble, torch.stack([Neuron(W[i], B[i], dtype=F64)(x) for i in range(4)]))
+
+
+def test_torch_func_grad_of_the_module_is_the_books_backprop_summed():
+    """The module's autodiff (plain ops) gives Σ backprop(x, err): the book's gradients, by torch.func.grad."""
+    neuron = Neuron(1.5, -0.5, dtype=F64)
+    g = torch.Generator().manual_seed(6)
+    x, y = torch.randn(8, generator=g, dtype=F64), torch.randn(8, generator=g, dtype=F64)
+    params = {k: v.detach() for k, v in neuron.named_parameters()}
+    grads = torch.func.grad(lambda p: squared_error(y, torch.func.functional_call(neuron, p, (x,))).sum())(params)
+    with torch.no_grad():
+        w_grad, b_grad = neuron.backprop(x, -(y - neuron(x)))
+    torch.testing.assert_close((grads["w"], grads["b"]), (w_grad.sum(), b_grad.sum()), rtol=1e-14, atol=0)
+
+
+@pytest.mark.cuda
+def test_forward_makes_no_host_sync_on_cuda():
+    neuron = Neuron(1.5, -0.5, dtype=F64, device="cuda")
+    x = torch.randn(1000, dtype=F64, device="cuda")
+    torch.cuda.set_sync_debug_mode("error")  # any synchronizing call raises
+    try:
+        y = neuron(x)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    torch.testing.assert_close(y, x * 1.5 - 0.5, rtol=0, atol=0)
+
+
+# --- predict: the checked path -------------------------------------------------------------------
+
+def test_predict_takes_python_numbers_and_lists():
     neuron = Neuron(2.0, 1.0, dtype=F64)
-    assert neuron.forpass(3).item() == 7.0
-    assert torch.equal(neuron.forpass([[0, 1], [2, 3]]), torch.tensor([[1.0, 3.0], [5.0, 7.0]], dtype=F64))
+    assert neuron.predict(3).item() == 7.0
+    assert torch.equal(neuron.predict([[0, 1], [2, 3]]), torch.tensor([[1.0, 3.0], [5.0, 7.0]], dtype=F64))
+
+
+BAD_PREDICTS = {
+    "nan": ([1.0, math.nan], ValueError, r"x holds NaN or inf"),
+    "inf": (math.inf, ValueError, r"x holds NaN or inf"),
+    "strings": (["a", "b"], TypeError, r"x must hold numbers"),
+    "complex": (torch.tensor([1j]), TypeError, r"x must hold real numbers"),
+    "another device": (torch.zeros(2, device="meta"), ValueError, r"x is on meta but the neuron is on cpu"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_PREDICTS.values(), ids=BAD_PREDICTS.keys())
+def test_bad_predict_raises_a_named_error(case):
+    x, error, message = case
+    with pytest.raises(error, match=message):
+        Neuron(dtype=F64).predict(x)
 
 
 def test_backprop_is_the_books_formulas():

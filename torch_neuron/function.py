@@ -1,18 +1,24 @@
-"""NeuronFunction: the neuron with its hand-written backward, as a torch.autograd.Function."""
+"""NeuronFunction: the neuron with both modes of autodiff written by hand, as a torch.autograd.Function."""
+from functools import reduce
+
 import torch
 
 from .functional import forpass
 
 
 class NeuronFunction(torch.autograd.Function):
-    """ŷ = x·w + b with the book's backprop as the backward pass.
+    """ŷ = x·w + b with hand-written reverse mode (the book's backprop) and forward mode.
 
-    For an upstream gradient g (same shape as ŷ): grad_w = Σ x·g, grad_b = Σ g, grad_x = w·g.
-    Written in the forward + setup_context style, so torch.func.grad and vmap work on it.
-    Call as NeuronFunction.apply(x, w, b) with 0-dim w and b.
+    backward, for an upstream gradient g (ŷ's shape): grad_x = w·g, grad_w = Σ x·g, grad_b = Σ g.
+    jvp, for tangents dx, dw, db: dŷ = x·dw + db + w·dx, the tangent of the same formula.
+    Written in the forward + setup_context style, so torch.func (grad, jvp, jacrev, jacfwd,
+    hessian, vmap) works on it. Call as NeuronFunction.apply(x, w, b) with 0-dim w and b.
+
+    torch.compile does not trace a Function that has a jvp (Dynamo: "Unsupported custom jvp"); it
+    runs it eagerly, and fullgraph=True refuses it. Neuron.forward uses plain ops for that reason.
     """
 
-    generate_vmap_rule = True  # backward is made of plain torch ops, so vmap can batch it
+    generate_vmap_rule = True  # backward and jvp are made of plain torch ops, so vmap can batch them
 
     @staticmethod
     def forward(x, w, b):
@@ -22,12 +28,25 @@ class NeuronFunction(torch.autograd.Function):
     def setup_context(ctx, inputs, output):
         x, w, _ = inputs
         ctx.save_for_backward(x, w)
+        ctx.save_for_forward(x, w)
+        ctx.shape = output.shape
+        # a missing tangent or gradient arrives as None, not as a tensor of zeros to multiply
+        ctx.set_materialize_grads(False)
 
     @staticmethod
     def backward(ctx, g):
+        if g is None:
+            return None, None, None
         x, w = ctx.saved_tensors
         # The same formulas as `backprop`, with g in place of err; sums reduce to w's and b's shape.
         grad_x = w * g if ctx.needs_input_grad[0] else None
         grad_w = (x * g).sum() if ctx.needs_input_grad[1] else None
         grad_b = g.sum() if ctx.needs_input_grad[2] else None
         return grad_x, grad_w, grad_b
+
+    @staticmethod
+    def jvp(ctx, dx, dw, db):
+        x, w = ctx.saved_tensors
+        terms = (None if dw is None else x * dw, db, None if dx is None else w * dx)
+        dy = reduce(torch.add, [t for t in terms if t is not None])  # jvp runs only when some tangent is given
+        return dy.expand(ctx.shape)  # db alone is 0-dim; the tangent has ŷ's shape

@@ -10,8 +10,11 @@ from .training import fit_checked
 class Neuron(nn.Module):
     """ŷ = w·x + b with 0-dim parameters w and b (1.0 each, as in the book).
 
-    forpass and backprop are the book's methods; fit is its training loop, run by an engine.
-    state_dict, .to(), .double() and torch.optim work as for any module.
+    forpass (= forward) and backprop are the book's methods, as plain tensor math: no checks, no host
+    sync, NaN in gives NaN out, so torch.fx, torch.export, torch.compile and torch.func work on the
+    module. predict and fit are the user-facing paths: they check their input and name the problem.
+    fit is the book's training loop, run by an engine. state_dict, .to(), .double() and torch.optim
+    work as for any module.
     """
 
     def __init__(self, w=1.0, b=1.0, *, device=None, dtype=None):
@@ -24,9 +27,10 @@ class Neuron(nn.Module):
         return validate.as_tensor(x, name, dtype=self.w.dtype, device=self.w.device)
 
     def forpass(self, x):
-        """ŷ = x·w + b, elementwise, for x of any shape (checked: numeric, finite, on the neuron's device)."""
-        x = self._input(x)
-        validate.check_finite(x, "x")
+        """ŷ = x·w + b, elementwise, for a tensor x of any shape."""
+        # Plain ops, not NeuronFunction.apply: fx.symbolic_trace cannot trace a Function that saves
+        # tensors for forward mode, torch.compile refuses one with a custom jvp, and torch.export
+        # inlines its forward anyway. Autograd of x·w + b gives the same gradients (tests/test_function.py).
         return F.forpass(x, self.w, self.b)
 
     def forward(self, x):
@@ -35,11 +39,13 @@ class Neuron(nn.Module):
 
     def backprop(self, x, err):
         """(w_grad, b_grad) = (x·err, 1·err): the book's gradients of ½(y − ŷ)², elementwise, no autograd."""
-        return F.backprop(self._input(x), self._input(err, "err"))
+        return F.backprop(x, err)
 
     @torch.no_grad()
     def predict(self, x):
-        """ŷ for new x, without building an autograd graph."""
+        """ŷ for new x (numbers, lists or a tensor on the neuron's device; all finite), without a graph."""
+        x = self._input(x)
+        validate.check_finite(x, "x")
         return self.forpass(x)
 
     def fit(self, x, y, epochs=100, lr=1.0, *, batch_size=1, shuffle=False, seed=0, engine="auto",
@@ -65,4 +71,5 @@ class Neuron(nn.Module):
         return result.history
 
     def extra_repr(self):
-        return f"w={self.w.item():.6g}, b={self.b.item():.6g}, dtype={self.w.dtype}, device={self.w.device}"
+        values = "" if self.w.is_meta else f"w={self.w.item():.6g}, b={self.b.item():.6g}, "  # meta holds no values
+        return values + f"dtype={self.w.dtype}, device={self.w.device}"
