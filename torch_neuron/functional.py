@@ -33,7 +33,7 @@ def sgd_step(w, b, x, y, lr):
     Shapes: x, y (..., m); w, b, lr (...) or Python floats → new w, b (...).
     With m = 1 and lr = 1 it is the book's `w -= w_grad; b -= b_grad`, bit for bit.
     """
-    err = -(y - forpass(x, _col(w), _col(b)))
+    err = forpass(x, _col(w), _col(b)) - y  # = −(y − ŷ) bit for bit (IEEE subtraction is antisymmetric), one op less
     w_grad, b_grad = backprop(x, err)
     return w - lr * _mean(w_grad), b - lr * _mean(b_grad)
 

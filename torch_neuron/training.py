@@ -9,6 +9,8 @@ from typing import NamedTuple, Optional
 import torch
 
 from . import engines, validate
+from .engines.scan import chunk_maps, repeat_map
+from .moments import Moments
 from .progress import progress_bar
 
 
@@ -31,28 +33,20 @@ class TrainingDiverged(FloatingPointError):
 
 
 def epoch_losses(x, y, ws, bs):
-    """Mean ½(y − ŷ)² over x, y (..., n) for many (w, b) (..., k) at once, in O(n + k).
-
-    L = ½[(w·x̄ + b − ȳ)² + var(x)·(w − ŵ)² + r], ŵ the least-squares slope and r its mean squared
-    residual: three non-negative terms, so nothing cancels, and a loss curve costs no pass per epoch.
-    """
-    xm, ym = x.mean(-1, keepdim=True), y.mean(-1, keepdim=True)
-    dx, dy = x - xm, y - ym
-    vxx, cxy = (dx * dx).mean(-1, keepdim=True), (dx * dy).mean(-1, keepdim=True)
-    slope = torch.where(vxx > 0, cxy / torch.where(vxx > 0, vxx, 1), 0)
-    r = ((dy - slope * dx) ** 2).mean(-1, keepdim=True)
-    return 0.5 * ((ws * xm + bs - ym) ** 2 + vxx * (ws - slope) ** 2 + r)
+    """Mean ½(y − ŷ)² over x, y (..., n) for many (w, b) (..., k) at once, in O(n + k) (see Moments.loss)."""
+    return Moments.of(x, y).loss(ws, bs)
 
 
 def fit(x, y, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, shuffle=False, seed=0,
-        engine="auto", history=False, progress=False, dtype=None):
+        engine="auto", history=False, progress=False, dtype=None, device=None):
     """Fit neurons ŷ = x·w + b by per-batch gradient descent on ½(y − ŷ)², as the book's fit does.
 
-    x, y: (..., n) samples in the last dim; w, b, lr: floats or tensors (...) — every leading dim is
-    one independent neuron (a feature each, a learning-rate sweep, bootstrap resamples …).
-    Returns FitResult(w, b, history) with w, b of the broadcast leading shape.
+    x, y: (..., n) samples in the last dim; w, b, lr: floats or tensors (...). Every leading dim of
+    any of them is one independent neuron (a feature each, a learning-rate sweep, bootstrap resamples …);
+    shared data is broadcast, never copied. dtype and device default to the first tensor's.
+    Returns FitResult(w, b, history) with w, b of the broadcast neuron shape.
     """
-    dtype, device = _dtype_device((x, y, w, b), dtype, None)
+    dtype, device = _dtype_device((x, y, w, b), dtype, device)
     x = validate.as_tensor(x, "x", dtype=dtype, device=device)
     y = validate.as_tensor(y, "y", dtype=dtype, device=device)
     validate.check_data(x, y, one_dim=False)
@@ -61,25 +55,29 @@ def fit(x, y, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, shuffle=False, 
 
 
 def fit_checked(x, y, w, b, *, epochs, lr, batch_size, shuffle, seed, engine, history, progress):
-    """fit for data already checked by validate.check_data (Neuron.fit's path): checks the rest, then runs."""
+    """fit for x, y already through validate.check_data (Neuron.fit's path): checks the rest, then runs.
+
+    The finiteness of x and y is checked only when the result is not finite: every sample enters
+    every epoch, so NaN or inf in the data always reaches w or b, and a finite result proves finite data.
+    """
+    run = engines.ENGINES[engines.choose_engine(engine)]  # the one place an engine is chosen
     w, b, epochs, lr, batch_size = _checked_settings(w, b, epochs, lr, batch_size, x.dtype, x.device)
-    engines.choose_engine(engine)
-
-    lead = torch.broadcast_shapes(x.shape[:-1], y.shape[:-1], w.shape, b.shape,
-                                  lr.shape if torch.is_tensor(lr) else ())
-    # x and y stay as they are: the engines broadcast them, so shared data is not copied per neuron
-    w, b = w.expand(lead).clone(), b.expand(lead).clone()
-    lr = lr.expand(lead) if torch.is_tensor(lr) else lr  # one per neuron, so engines see the leading shape
-
-    bar = progress_bar(epochs, progress)
-    try:
-        ws, bs = engines.run(engine, x, y, w, b, epochs=epochs, lr=lr, batch_size=batch_size,
-                             shuffle=shuffle, seed=seed, progress=bar, history=history)
-    finally:
-        bar.close()
-    w_new, b_new = _last_finite(ws, bs, w, b, epochs, lr)
-    hist = History(ws, bs, epoch_losses(x, y, ws, bs)) if history else None
-    return FitResult(w_new, b_new, hist)
+    shape = _neuron_shape(x=x.shape[:-1], y=y.shape[:-1], w=w.shape, b=b.shape, lr=_shape(lr))
+    w, b = w.expand(shape).clone(), b.expand(shape).clone()  # x, y and lr stay as they are: engines broadcast
+    if not epochs:
+        validate.check_finite(x, "x")
+        validate.check_finite(y, "y")
+        trajectory = (w[..., None][..., :0], b[..., None][..., :0])
+    else:
+        bar = progress_bar(epochs, progress)
+        try:
+            w, b, trajectory = run(x, y, w, b, epochs=epochs, lr=lr, batch_size=batch_size,
+                                   orders=engines.Orders(x.shape[-1], epochs, shuffle, seed), progress=bar,
+                                   history=history)
+        finally:
+            bar.close()
+        _check_result(w, b, (x, y), epochs, lr)
+    return FitResult(w, b, History(*trajectory, epoch_losses(x, y, *trajectory)) if history else None)
 
 
 def fit_chunks(chunks, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, history=False, dtype=None,
@@ -87,8 +85,8 @@ def fit_chunks(chunks, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, histor
     """Fit on data that arrives in pieces — a DataLoader or any iterable of (x, y) — read once, in order.
 
     The same result as `fit` on the whole data (engine 'scan', no shuffle), without concatenating it.
-    dtype and device default to the first chunk's. History, when asked for, has w and b only
-    (loss None): the data is not kept.
+    dtype and device default to the first chunk's. The history's loss comes from moments merged chunk by
+    chunk (Moments), so the data is not kept.
     """
     chunks = iter(chunks)
     first = next(chunks, None)
@@ -97,18 +95,26 @@ def fit_chunks(chunks, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, histor
     dtype, device = _dtype_device((*first, w, b), dtype, device)
     chunks = itertools.chain([first], chunks)
     w, b, epochs, lr, batch_size = _checked_settings(w, b, epochs, lr, batch_size, dtype, device)
+    moments = []
 
     def checked():
         for i, (xc, yc) in enumerate(chunks):
             xc = validate.as_tensor(xc, f"x of chunk {i}", dtype=dtype, device=device)
             yc = validate.as_tensor(yc, f"y of chunk {i}", dtype=dtype, device=device)
             validate.check_data(xc, yc, one_dim=False)
+            validate.check_finite(xc, f"x of chunk {i}")  # one sync per chunk: the chunks are not kept
+            validate.check_finite(yc, f"y of chunk {i}")
+            if history:
+                m = Moments.of(xc, yc)
+                moments[:] = [moments[0].merge(m) if moments else m]
             yield xc, yc
 
-    ws, bs = engines.fit_scan_chunks(checked(), w, b, epochs=epochs, lr=lr, batch_size=batch_size,
-                                     progress=progress_bar(0, False), history=history)
-    w_new, b_new = _last_finite(ws, bs, w, b, epochs, lr)
-    return FitResult(w_new, b_new, History(ws, bs, None) if history else None)
+    M = chunk_maps(checked(), lr, batch_size)
+    shape = _neuron_shape(data=M.shape[:-2], w=w.shape, b=b.shape, lr=_shape(lr))
+    w, b = w.expand(shape).clone(), b.expand(shape).clone()
+    w, b, trajectory = repeat_map(M, w, b, epochs=epochs, history=history)
+    _check_result(w, b, (), epochs, lr)
+    return FitResult(w, b, History(*trajectory, moments[0].loss(*trajectory)) if history else None)
 
 
 def _checked_settings(w, b, epochs, lr, batch_size, dtype, device):
@@ -118,6 +124,19 @@ def _checked_settings(w, b, epochs, lr, batch_size, dtype, device):
             validate.check_epochs(epochs),
             validate.check_lr(lr, dtype=dtype, device=device),
             validate.check_batch_size(batch_size))
+
+
+def _shape(lr):
+    return lr.shape if torch.is_tensor(lr) else ()
+
+
+def _neuron_shape(**shapes):
+    """The neurons' shape: the broadcast of every leading shape (decided here, once, for every engine)."""
+    try:
+        return torch.broadcast_shapes(*shapes.values())
+    except RuntimeError:
+        shown = ", ".join(f"{name} {tuple(s)}" for name, s in shapes.items())
+        raise ValueError(f"the neuron dims do not broadcast: {shown}") from None
 
 
 def _dtype_device(values, dtype, device):
@@ -130,11 +149,12 @@ def _dtype_device(values, dtype, device):
     return dtype, torch.device(device)
 
 
-def _last_finite(ws, bs, w, b, epochs, lr):
-    """The last epoch's w, b — or TrainingDiverged if any is inf or NaN (the one host sync of a fit)."""
-    w_new, b_new = (ws[..., -1], bs[..., -1]) if epochs else (w, b)
-    if not bool(torch.isfinite(w_new).all() & torch.isfinite(b_new).all()):
-        shown = f"{lr:g}" if isinstance(lr, float) else "a tensor of learning rates"
-        raise TrainingDiverged(f"training diverged: w or b became inf or NaN within {epochs} epochs at lr={shown}; "
-                               "try a smaller lr (the old w and b are kept)")
-    return w_new, b_new
+def _check_result(w, b, data, epochs, lr):
+    """Raise unless every w, b is finite (the one host sync of a fit): name bad data, else TrainingDiverged."""
+    if bool(torch.isfinite(torch.stack((w, b))).all()):
+        return
+    for t, name in zip(data, ("x", "y")):
+        validate.check_finite(t, name)
+    shown = f"{lr:g}" if isinstance(lr, float) else "a tensor of learning rates"
+    raise TrainingDiverged(f"training diverged: w or b became inf or NaN within {epochs} epochs at lr={shown}; "
+                           "try a smaller lr (the old w and b are kept)")

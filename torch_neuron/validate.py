@@ -8,7 +8,7 @@ import torch
 def as_tensor(value, name, *, dtype, device):
     """`value` as a floating tensor of `dtype` on `device`; a tensor elsewhere is an error, not a silent copy."""
     if torch.is_tensor(value):
-        if value.device != torch.device(device):
+        if not same_device(value.device, torch.device(device)):
             raise ValueError(f"{name} is on {value.device} but the neuron is on {device}: move one of them with .to()")
         if value.is_complex() or not (value.is_floating_point() or value.dtype in _INTEGER_DTYPES):
             raise TypeError(f"{name} must hold real numbers, not {value.dtype}")
@@ -18,6 +18,17 @@ def as_tensor(value, name, *, dtype, device):
     except (TypeError, ValueError, RuntimeError) as e:
         raise TypeError(f"{name} must hold numbers only ({e})") from None
     return t.to(device=device, dtype=dtype)
+
+
+def same_device(a, b):
+    """a and b are one device, a missing index read as the current one ('cuda' is 'cuda:0' usually, 'mps' is 'mps:0')."""
+    if a.type != b.type:
+        return False
+    if a.index is None or b.index is None:
+        # only asked for CUDA when one side is a CUDA tensor, so CUDA is there
+        current = torch.cuda.current_device() if a.type == "cuda" else 0
+        return (a.index if a.index is not None else current) == (b.index if b.index is not None else current)
+    return a.index == b.index
 
 
 _INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
@@ -30,7 +41,7 @@ def check_finite(t, name):
 
 
 def check_data(x, y, *, one_dim):
-    """x, y (..., n): same n ≥ 1, leading dims that broadcast, all finite."""
+    """x, y (..., n): same n ≥ 1 and leading dims that broadcast (finiteness: check_finite, or the fit's result)."""
     if x.dim() == 0 or y.dim() == 0:
         raise ValueError("x and y need at least one dimension (the samples)")
     if one_dim and (x.dim() != 1 or y.dim() != 1):
@@ -44,9 +55,6 @@ def check_data(x, y, *, one_dim):
         torch.broadcast_shapes(x.shape[:-1], y.shape[:-1])
     except RuntimeError:
         raise ValueError(f"the leading dims of x {tuple(x.shape)} and y {tuple(y.shape)} do not broadcast") from None
-    if not bool(torch.isfinite(x).all() & torch.isfinite(y).all()):  # one host sync; on failure, say which
-        check_finite(x, "x")
-        check_finite(y, "y")
 
 
 def check_epochs(epochs):

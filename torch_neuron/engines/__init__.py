@@ -1,20 +1,21 @@
 """The engines that fit the neuron, and the one place that picks among them.
 
-Every engine takes x, y (..., n), w, b (...) and returns per-epoch w, b (..., epochs);
-they differ only in how they run `functional.sgd_step` (see each module).
+Every engine takes x, y (..., n) and w, b of the neuron shape (...), runs `epochs` ≥ 1 epochs, and
+returns (w, b, trajectory): the last w, b (...) and, when history is asked for, the per-epoch
+(ws, bs) (..., epochs), else None. They differ only in how they run `functional.sgd_step`.
 """
 import torch
 
 from .autograd import fit_autograd
 from .loop import fit_loop
-from .scan import fit_scan, fit_scan_chunks
+from .scan import fit_scan
 
 ENGINES = {"loop": fit_loop, "autograd": fit_autograd, "scan": fit_scan}
 ENGINE_NAMES = ("auto",) + tuple(ENGINES)
 
 
 def choose_engine(engine):
-    """'auto' → 'scan' (it handles every batch size, order, dtype and device); else the name, checked."""
+    """The engine's name, checked: 'auto' → 'scan' (it handles every batch size, order, dtype and device)."""
     if engine == "auto":
         return "scan"
     if engine not in ENGINES:
@@ -28,25 +29,23 @@ class Orders:
     def __init__(self, n, epochs, shuffle, seed):
         self.n, self.shuffled = n, bool(shuffle)
         # one seed per epoch, drawn up front, so epoch e's order never depends on who asked before
-        g = torch.Generator().manual_seed(seed)
-        self.seeds = torch.randint(0, 2**62, (epochs,), generator=g).tolist() if self.shuffled else []
+        self.seeds = (torch.randint(0, 2**62, (epochs,), generator=torch.Generator().manual_seed(seed)).tolist()
+                      if self.shuffled else [])
+
+    def perm(self, e):
+        """Epoch e's order: a permutation of range(n) on the CPU, or None when the samples keep their order."""
+        if not self.shuffled:
+            return None
+        return torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seeds[e]))
 
     def apply(self, e, x, y):
         """x, y (..., n) in epoch e's order."""
-        if not self.shuffled:
+        perm = self.perm(e)
+        if perm is None:
             return x, y
-        perm = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seeds[e]))
         if perm.device != x.device:  # pinned and non-blocking: the copy does not make the host wait
             perm = perm.pin_memory().to(x.device, non_blocking=True)
         return x[..., perm], y[..., perm]
 
 
-def run(engine, x, y, w, b, *, epochs, lr, batch_size, shuffle, seed, progress, history):
-    """Fit with the named engine → per-epoch w, b (..., epochs), or (..., 1) holding the last when history is off."""
-    fit = ENGINES[choose_engine(engine)]
-    orders = Orders(x.shape[-1], epochs, shuffle, seed)
-    return fit(x, y, w, b, epochs=epochs, lr=lr, batch_size=batch_size, orders=orders, progress=progress,
-               history=history)
-
-
-__all__ = ["ENGINES", "ENGINE_NAMES", "choose_engine", "run", "fit_scan_chunks", "Orders"]
+__all__ = ["ENGINES", "ENGINE_NAMES", "choose_engine", "Orders"]
