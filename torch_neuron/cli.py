@@ -70,6 +70,10 @@ def build_parser():
     common(t)
     t.add_argument("--plot", metavar="PATH",
                    help="save a PNG of the data, the loss and the path of (w, b) (default: none)")
+    t.add_argument("--animate", metavar="PATH", help="save an animated GIF of the descent: the line over the data, "
+                   "(w, b) over the loss surface, step by step in epoch 1, then by epoch (default: none)")
+    t.add_argument("--lang", choices=("en", "ko"), default="en",
+                   help="language of the pictures' text; ko needs pip install 'torch_neuron[ko]' (default: en)")
     t.add_argument("--save", metavar="PATH", help="save the fitted w and b (a state_dict) here (default: none)")
     t.add_argument("-q", "--quiet", action="store_true",
                    help="print nothing but errors, no progress bar (default: off)")
@@ -160,6 +164,9 @@ def train(args):
 
     steps = -(-n // max(args.batch_size, 1)) * max(args.epochs, 0)
     progress = not (args.quiet or args.json) and engine in SLOW_ENGINES and steps >= SLOW_STEPS
+    if args.lang == "ko" and (args.plot or args.animate):
+        from .fonts import korean_font_path
+        korean_font_path()  # a missing font extra is an error before the fit, not after it
     neuron = tn.Neuron(device=device, dtype=dtype)
     # warm-up: a 1-epoch fit on two samples first, so the time below is the fit's, not the first call's
     # one-off setup (lazy kernel and CUDA initialisation: up to seconds on a GPU)
@@ -167,7 +174,8 @@ def train(args):
         tn.Neuron(device=device, dtype=dtype).fit(x[:2], y[:2], epochs=1, lr=1e-3, engine=engine)
     start = time.perf_counter()
     history = neuron.fit(x, y, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, shuffle=args.shuffle,
-                         seed=args.seed, engine=engine, history=args.plot is not None, progress=progress)
+                         seed=args.seed, engine=engine, history=bool(args.plot or args.animate),
+                         progress=progress)
     seconds = time.perf_counter() - start  # fit ends in a host sync (its finiteness check): the time is real
     w, b = neuron.w.item(), neuron.b.item()
     with torch.no_grad():
@@ -176,12 +184,16 @@ def train(args):
     if args.save:
         save(neuron, args.save)
     if args.plot:
-        from .plot import plot_fit  # matplotlib only when a picture is asked for
-        plot_fit(args.plot, x, y, history, w0=1.0, b0=1.0, xlabel=xname, ylabel=yname,
-                 title=f"{yname} ≈ w·{xname} + b: {args.epochs} epochs, lr {args.lr:g}, batch {args.batch_size}")
+        from .plot import plot_fit, run_title  # matplotlib only when a picture is asked for
+        plot_fit(args.plot, x, y, history, w0=1.0, b0=1.0, xlabel=xname, ylabel=yname, lang=args.lang,
+                 title=run_title(xname, yname, args.epochs, args.lr, args.batch_size, lang=args.lang))
+    if args.animate:
+        from .plot import animate_fit
+        animate_fit(args.animate, x, y, history, lr=args.lr, batch_size=args.batch_size, xlabel=xname,
+                    ylabel=yname, lang=args.lang)
     result = dict(w=w, b=b, loss=loss, device=str(neuron.w.device), dtype=args.dtype, epochs=args.epochs,
                   engine=engine, seconds=seconds, n=n, lr=args.lr, batch_size=args.batch_size, shuffle=args.shuffle,
-                  seed=args.seed, x=xname, y=yname, save=args.save, plot=args.plot)
+                  seed=args.seed, x=xname, y=yname, save=args.save, plot=args.plot, animate=args.animate)
     if args.json:
         print(json.dumps(result))
     elif not args.quiet:
@@ -190,7 +202,7 @@ def train(args):
         print(f"device: {result['device']}, dtype: {args.dtype}, engine: {engine}, epochs: {args.epochs}, "
               f"lr: {args.lr:g}, batch size: {args.batch_size}{', shuffled' if args.shuffle else ''}")
         print(f"time: {seconds:.3f} s" if seconds >= 1 else f"time: {seconds * 1e3:.2f} ms")
-        for what, path in (("saved", args.save), ("plot", args.plot)):
+        for what, path in (("saved", args.save), ("plot", args.plot), ("animation", args.animate)):
             if path:
                 print(f"{what}: {path}")
     return 0

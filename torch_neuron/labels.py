@@ -1,0 +1,116 @@
+"""The words on the pictures, in English and in Korean (the book's terms: 가중치, 절편, 에포크, 학습률 …).
+
+words(lang)[key] is a str.format template; the keys of both languages are the same (a test checks it).
+"""
+from .fonts import check_lang
+
+EN = {
+    # plot_fit: data panel
+    "data": "data",
+    "after_epoch": "after epoch {epoch}: {eq}",
+    "least_squares_eq": "least squares: {eq}",
+    "data_title": "Data and the fitted line",
+    # plot_fit: loss panel
+    "loss_per_epoch": "loss after each epoch",
+    "best_loss": "least-squares minimum ({loss})",
+    "gap": "gap {gap}",
+    "epoch": "epoch",
+    "mean_loss": "mean loss  ½(y − $\\hat{{y}}$)²",
+    "loss_title": "Loss per epoch (last: {loss})",
+    # plot_fit: loss surface
+    "surface_bar": "mean loss L(w, b)",
+    "path_epochs": "(w, b) after each epoch",
+    "start": "start ({w}, {b})",
+    "settles": "SGD settles ({w:.1f}, {b:.1f})",
+    "least_squares_at": "least squares ({w:.1f}, {b:.1f})",
+    "epoch_1": "epoch 1",
+    "w_axis": "w (weight)",
+    "b_axis": "b (intercept)",
+    "surface_title": "Loss surface L(w, b) and the path of (w, b)",
+    "fit_title": "One neuron $\\hat{{y}}$ = w·x + b: {epochs} epochs of gradient descent",
+    "run_title": "{y} ≈ w·{x} + b: {epochs} epochs, lr {lr:g}, batch {batch}",
+    "caption": "Why SGD stops short of the optimum: with a fixed step every sample still moves (w, b), so within "
+               "an epoch they swing around the least-squares optimum on a limit cycle;\nthe end of every epoch "
+               "lands on the same point of that cycle, near the optimum but not at it. Only a step that decays "
+               "toward zero brings SGD onto the optimum.",
+    # plot_limit_cycle
+    "cycle_bar": "sample number in the epoch",
+    "cycle_start": "epoch start (the fit's end)",
+    "cycle_end": "epoch end",
+    "cycle_mean": "mean over the epoch ({w:.1f}, {b:.1f})",
+    "cycle_title": "(w, b) after each sample of one more epoch (lr = {lr:g})",
+    "after_sample": "after sample {k}: {eq}",
+    "lines_title": "The line after each of the last {last} samples (dot: that sample)",
+    "cycle_suptitle": "Why per-sample SGD never settles: each step pulls the line (almost) through the sample "
+                      "it just saw",
+    "cycle_caption": "A step on sample i leaves the error there at $err_i\\,(1 - lr\\,(1 + x_i^2))$: with lr = 1 "
+                     "and small x that is nearly 0, so (w, b) chases each sample in turn\nand the epoch ends "
+                     "wherever the last samples pulled it: the same point every epoch (the limit cycle closes), "
+                     "but not the optimum.",
+    # animate_fit
+    "line_now": "the line now: {eq}",
+    "sample_now": "the sample just used",
+    "path_steps": "(w, b) after each step of epoch 1",
+    "anim_start": "the start: w = {w:g}, b = {b:g}",
+    "anim_step": "epoch 1, step {step} of {steps}: each step pulls the line toward its sample",
+    "anim_epoch": "epoch {epoch} of {epochs}: (w, b) at the end of each epoch",
+    "anim_title": "Gradient descent, {what}",
+    "sample_by_sample": "sample by sample",
+    "batch_by_batch": "{batch} samples a step",
+}
+
+KO = {
+    "data": "데이터",
+    "after_epoch": "{epoch} 에포크 후: {eq}",
+    "least_squares_eq": "최소제곱 해: {eq}",
+    "data_title": "데이터와 학습된 직선",
+    "loss_per_epoch": "에포크마다의 손실",
+    "best_loss": "최소제곱 해의 손실 ({loss})",
+    "gap": "차이 {gap}",
+    "epoch": "에포크",
+    "mean_loss": "평균 손실  ½(y − $\\hat{{y}}$)²",
+    "loss_title": "에포크별 손실 (마지막: {loss})",
+    "surface_bar": "평균 손실 L(w, b)",
+    "path_epochs": "에포크마다의 (w, b)",
+    "start": "시작점 ({w}, {b})",
+    "settles": "SGD가 머무는 곳 ({w:.1f}, {b:.1f})",
+    "least_squares_at": "최소제곱 해 ({w:.1f}, {b:.1f})",
+    "epoch_1": "1 에포크",
+    "w_axis": "w (가중치)",
+    "b_axis": "b (절편)",
+    "surface_title": "손실 곡면 L(w, b)와 (w, b)의 경로",
+    "fit_title": "뉴런 하나 $\\hat{{y}}$ = w·x + b: 경사 하강법 {epochs} 에포크",
+    "run_title": "{y} ≈ w·{x} + b: {epochs} 에포크, 학습률 {lr:g}, 배치 크기 {batch}",
+    "caption": "SGD가 최적점에 닿지 못하는 이유: 학습률이 고정되어 있으면 샘플마다 (w, b)가 계속 움직이므로, "
+               "한 에포크 동안 최소제곱 해 주위를 도는 한계 순환(limit cycle)에 머뭅니다.\n모든 에포크는 그 "
+               "순환의 같은 점에서 끝나므로 최적점 가까이에 있지만 최적점은 아닙니다. 학습률을 0으로 줄여 가야만 "
+               "SGD가 최적점에 도달합니다.",
+    "cycle_bar": "에포크 안에서의 샘플 번호",
+    "cycle_start": "에포크 시작 (훈련이 끝난 곳)",
+    "cycle_end": "에포크 끝",
+    "cycle_mean": "에포크 평균 ({w:.1f}, {b:.1f})",
+    "cycle_title": "한 에포크 더: 샘플마다의 (w, b) (학습률 = {lr:g})",
+    "after_sample": "{k}번째 샘플 후: {eq}",
+    "lines_title": "마지막 {last}개 샘플 각각의 뒤의 직선 (점: 그 샘플)",
+    "cycle_suptitle": "샘플마다 갱신하는 SGD가 멈추지 않는 이유: 한 번의 갱신은 방금 본 샘플 쪽으로 "
+                      "직선을 (거의) 끌어당깁니다",
+    "cycle_caption": "샘플 i 로 한 번 갱신하면 그 샘플의 오차는 $err_i\\,(1 - lr\\,(1 + x_i^2))$ 가 됩니다: "
+                     "lr = 1 이고 x 가 작으면 거의 0 이므로, (w, b)는 샘플을 차례로 쫓아가고\n에포크는 마지막 "
+                     "샘플들이 끌어당긴 곳에서 끝납니다: 매 에포크 같은 점(한계 순환이 닫힘)이지만 최적점은 아닙니다.",
+    "line_now": "지금의 직선: {eq}",
+    "sample_now": "방금 사용한 샘플",
+    "path_steps": "1 에포크의 갱신마다의 (w, b)",
+    "anim_start": "시작: w = {w:g}, b = {b:g}",
+    "anim_step": "1 에포크, {steps}번 중 {step}번째 갱신: 갱신할 때마다 직선이 그 샘플 쪽으로 끌려갑니다",
+    "anim_epoch": "{epochs} 에포크 중 {epoch} 에포크: 에포크가 끝날 때마다의 (w, b)",
+    "anim_title": "경사 하강법, {what}",
+    "sample_by_sample": "샘플 하나씩",
+    "batch_by_batch": "한 번에 샘플 {batch}개씩",
+}
+
+WORDS = {"en": EN, "ko": KO}
+
+
+def words(lang="en"):
+    """The templates for lang ('en' or 'ko')."""
+    return WORDS[check_lang(lang)]
