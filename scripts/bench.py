@@ -1,438 +1,368 @@
 #!/usr/bin/env python
-"""Benchmark the book's per-sample fit (plain Python, NumPy, torch, scikit-learn) against torch_neuron's engines.
+"""Benchmark torch_neuron against the book's plain Python loop, scikit-learn and NumPy, in one run.
 
-Workloads, one markdown table each: 1. the book's problem (bmi, 442 samples × 100 epochs); 2. 1M synthetic
-samples × 100 epochs; 3. 10,000 neurons (a learning-rate sweep) in one call; 4. (CUDA only) 100M float32 samples.
-Slow baselines run on a subset and are scaled linearly to the full size, labelled "scaled" in the table.
+    python scripts/bench.py --markdown docs/bench/cpu.md --json docs/bench/cpu.json
+    python scripts/bench.py --quick          # tiny sizes: checks the script in seconds, not the speed
 
-    python scripts/bench.py --json bench.json --markdown bench.md
-    python scripts/bench.py --quick          # tiny sizes: checks the script in seconds
+Each row is timed by torch.utils.benchmark.Timer.blocked_autorange (warm-up, blocks of calls, CUDA
+sync): the median over blocks, with its interquartile range. Slow peers run a fraction of the
+workload, scaled linearly (the row says so). Peak memory comes from scripts/peak_memory.py in fresh
+processes, the distributed case from scripts/bench_distributed.py in spawned ones.
 """
+from __future__ import annotations
+
 import argparse
-import importlib.metadata
 import importlib.util
 import json
 import os
 import platform
-import statistics
 import sys
-import threading
-import time
-import warnings
-from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
+from typing import Callable, Optional
 
 import numpy as np
 import torch
+from torch.utils.benchmark import Timer
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runs from a checkout without installing
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # runs from a checkout without installing
+import bench_distributed  # noqa: E402
+import peak_memory  # noqa: E402
 import torch_neuron as tn  # noqa: E402
-from torch_neuron.engines.scan import epoch_map  # noqa: E402
-
-HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
+from torch_neuron.engines import scan  # noqa: E402
 
 
-# ---- the code being compared: each make_*(x, y, epochs, lr) prepares its data and returns the timed call --
+@dataclass(frozen=True)
+class Sizes:
+    epochs: int = 100
+    synth_n: int = 1_000_000
+    python_n: int = 10_000      # plain Python fits the first python_n synthetic samples, scaled up
+    sklearn_n: int = 100_000    # SGDRegressor likewise
+    loop_epochs: int = 10       # the loop engine fits the book's problem for this many epochs, scaled up
+    autograd_epochs: int = 2
+    neurons: int = 10_000
+    separate: int = 20          # separate fits timed out of `neurons`, scaled up
+    gpu_n: int = 100_000_000
+    dist_n: int = 10_000_000
+    memory_n: tuple = (1_000_000, 4_000_000)
+    min_run_time: float = 1.0   # seconds of timed calls per row
 
-def book_loop(x, y, w, b, epochs):
-    """The source text's fit as written (lr = 1): runs on Python floats, NumPy scalars and 0-d tensors alike."""
-    for _ in range(epochs):
-        for x_i, y_i in zip(x, y):
+
+QUICK = Sizes(synth_n=20_000, python_n=2_000, sklearn_n=5_000, loop_epochs=1, autograd_epochs=1, neurons=200,
+              separate=4, gpu_n=1_000_000, dist_n=20_000, memory_n=(50_000, 100_000), min_run_time=0.02)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row to time: call() does 1/scale of the workload on `device`."""
+    workload: str
+    name: str
+    what: str
+    call: Callable[[], object]
+    device: str = "cpu"
+    scale: float = 1.0
+    note: str = ""
+    whole: bool = True  # a whole fit of the workload, so comparable with plain Python and SGDRegressor
+    bytes: int = 0      # read per call, for GB/s
+
+    @property
+    def id(self):
+        return f"{self.workload}/{self.name}@{self.device}"
+
+
+@dataclass
+class Row:
+    id: str
+    workload: str
+    what: str
+    device: str
+    note: str = ""
+    whole: bool = True
+    median_s: Optional[float] = None  # for the whole workload: measured × scale
+    iqr_s: Optional[float] = None     # None with fewer than 4 blocks
+    calls: int = 0
+    gbps: Optional[float] = None
+    result: Optional[list] = None     # (w, b) of an unscaled fit: every method should reach the same
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal: baseline's time / case's time ≥ at_least, or the case's time ≤ at_most seconds."""
+    name: str
+    case: str
+    baseline: Optional[str] = None
+    at_least: Optional[float] = None
+    at_most: Optional[float] = None
+
+    def __post_init__(self):
+        if (self.at_most is None) == (self.at_least is None) or (self.baseline is None) != (self.at_most is not None):
+            raise ValueError(f"target {self.name!r}: give a baseline with at_least, or at_most alone")
+
+
+TARGETS = (
+    Target("book's default fit ≥ 10× SGDRegressor", "book/fit@cpu", "book/sklearn@cpu", at_least=10),
+    Target("book's default fit ≥ 30× plain Python", "book/fit@cpu", "book/python@cpu", at_least=30),
+    Target("book's default fit ≥ 50× plain Python (the goal)", "book/fit@cpu", "book/python@cpu", at_least=50),
+    Target("1M-sample epoch map ≤ 10 ms", "synth/epoch_map@cpu", at_most=0.010),
+    Target("1M × 100 default fit ≥ 50× SGDRegressor", "synth/fit@cpu", "synth/sklearn@cpu", at_least=50),
+    Target("10,000 neurons in one call ≥ 20× separate fits", "neurons/one_call@cpu", "neurons/separate@cpu",
+           at_least=20),
+    Target("CUDA epoch map at ≥ 50% of peak bandwidth", "gpu/epoch_map@cuda", "gpu/peak@cuda", at_least=0.5),
+)
+
+# GB/s by card name; the first match wins, so a name comes before its prefixes (A100 before A10)
+PEAK_GBPS = (("H200", 4800), ("H100 NVL", 3900), ("H100 PCIe", 2000), ("H100", 3350), ("A100-SXM4-80GB", 2039),
+             ("A100 80GB PCIe", 1935), ("A100", 1555), ("V100", 900), ("L40", 864), ("L4", 300), ("A10", 600),
+             ("T4", 320))
+
+
+# ---- the code being timed ---------------------------------------------------------------------------------
+
+def python_fit(xs, ys, epochs):
+    """The source text's fit, as written (w = b = 1, no learning rate)."""
+    w, b = 1.0, 1.0
+    for i in range(epochs):
+        for x_i, y_i in zip(xs, ys):
             y_hat = x_i * w + b
             err = -(y_i - y_hat)
-            w -= x_i * err
-            b -= err
+            w_grad = x_i * err
+            b_grad = 1 * err
+            w -= w_grad
+            b -= b_grad
     return w, b
 
 
-def make_python(x, y, e, lr=1.0):  # the text has no lr; its time does not depend on one
-    xs, ys = x.tolist(), y.tolist()
-    return lambda: book_loop(xs, ys, 1.0, 1.0, e)
-
-
-def make_numpy(x, y, e, lr=1.0):
-    xs, ys = x.cpu().numpy(), y.cpu().numpy()
-    return lambda: book_loop(xs, ys, 1.0, 1.0, e)
-
-
-def make_torch0d(x, y, e, lr=1.0):
-    one = lambda: torch.ones((), dtype=x.dtype, device=x.device)  # noqa: E731
-    return lambda: book_loop(x, y, one(), one(), e)  # iterating a 1-D tensor yields 0-d tensors
-
-
-def make_sklearn(x, y, e, lr=1.0):
-    from sklearn.exceptions import ConvergenceWarning
+def sklearn_fit(X, y, epochs, lrs=(1.0,)):
+    """SGDRegressor set up as the book's fit (tol=None: every epoch runs), once per lr; the last (w, b)."""
     from sklearn.linear_model import SGDRegressor
-    X, yy = x.cpu().numpy()[:, None], y.cpu().numpy()
-
-    def run():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            m = SGDRegressor(learning_rate="constant", eta0=lr, penalty=None, shuffle=False, tol=None, max_iter=e)
-            m.fit(X, yy, coef_init=[1.0], intercept_init=[1.0])
-        return m.coef_[0], m.intercept_[0]
-    return run
+    for lr in lrs:
+        m = SGDRegressor(loss="squared_error", penalty=None, learning_rate="constant", eta0=lr, max_iter=epochs,
+                         tol=None, shuffle=False).fit(X, y, coef_init=[1.0], intercept_init=[1.0])
+    return m.coef_[0], m.intercept_[0]
 
 
-def make_lstsq(x, y, e, lr=1.0):
-    A, yy = np.stack([x.cpu().numpy(), np.ones(x.shape[-1])], 1), y.cpu().numpy()
-    return lambda: tuple(np.linalg.lstsq(A, yy, rcond=None)[0])
+def neuron_fit(x, y):
+    """What the book's reader runs."""
+    n = tn.Neuron(dtype=x.dtype, device=x.device)
+    n.fit(x, y)
+    return n.w, n.b
 
 
-def make_engine(engine):
-    def make(x, y, e, lr=1.0):
-        def run():  # what a user writes: a new neuron, then fit
-            n = tn.Neuron(dtype=x.dtype, device=x.device)
-            n.fit(x, y, epochs=e, lr=lr, engine=engine)
-            return n.w.detach(), n.b.detach()
-        return run
-    return make
+def package_fit(x, y, lrs=(1.0,), **kw):
+    """torch_neuron.fit once per lr; the last (w, b)."""
+    for lr in lrs:
+        r = tn.fit(x, y, lr=lr, **kw)
+    return r.w, r.b
 
 
-def make_many(engine, lrs):
-    """All neurons of the lr sweep in one torch_neuron.fit call: x, y (1, n) against w, lr (N,)."""
-    def make(x, y, e, lr=None):
-        w, lr = torch.ones(len(lrs), dtype=x.dtype, device=x.device), lrs.to(x.device)
-        fit = lambda: tn.fit(x.view(1, -1), y.view(1, -1), w, 1.0, epochs=e, lr=lr, engine=engine)  # noqa: E731
-        return lambda: tuple(v[-1] for v in fit()[:2])  # (w, b) of the last neuron, the one with lr = 1
-    return make
+def sweep_fit(x, y, w, lr):
+    r = tn.fit(x, y, w=w, lr=lr)
+    return r.w[-1], r.b[-1]  # the neuron with lr = 1, the book's
 
 
-def sample_of(make, lrs):
-    """Separate fits, one per lr in lrs, one after another."""
-    def make_all(x, y, e):
-        fits = [make(x, y, e, lr) for lr in lrs]
-        return lambda: [f() for f in fits][-1]
-    return make_all
+def part(done, whole, unit):
+    """A Case's scale and note when it runs `done` of `whole` (samples, epochs or fits)."""
+    return dict(scale=whole / done, note="" if done == whole else f"{done:,} of {whole:,} {unit}, "
+                f"scaled ×{whole / done:,.4g}")
+
+
+def cases(s, devices):
+    """Every row to time; a generator, so each workload's data is made when its rows come up."""
+    d, E = tn.load_diabetes(), s.epochs
+    for wl, (x, y) in (("book", (d.data[:, 2], d.target)), ("synth", bench_distributed.synthetic(s.synth_n))):
+        n, X = x.shape[-1], x.numpy()[:, None]
+        pn, sn = (n, n) if wl == "book" else (min(n, s.python_n), min(n, s.sklearn_n))
+        yield Case(wl, "python", "plain Python loop (the source text)",
+                   partial(python_fit, x[:pn].tolist(), y[:pn].tolist(), E), **part(pn, n, "samples"))
+        yield Case(wl, "sklearn", "scikit-learn SGDRegressor.fit", partial(sklearn_fit, X[:sn], y[:sn].numpy(), E),
+                   **part(sn, n, "samples"))
+        yield Case(wl, "lstsq", "NumPy least squares (the optimum, for scale)",
+                   partial(np.linalg.lstsq, np.hstack([X, np.ones_like(X)]), y.numpy()), whole=False)
+        for dev in devices:
+            xd, yd = x.to(dev), y.to(dev)
+            yield Case(wl, "fit", "Neuron(dtype=torch.float64).fit(x, y)", partial(neuron_fit, xd, yd), dev)
+            yield Case(wl, "tn_fit", "torch_neuron.fit(x, y)", partial(package_fit, xd, yd), dev)
+            yield Case(wl, "epoch_map", "scan.epoch_map(x, y, 1.0, 1) alone", partial(scan.epoch_map, xd, yd, 1.0, 1),
+                       dev, whole=False, bytes=2 * xd.numel() * xd.element_size())
+            for engine, e in (("loop", s.loop_epochs), ("autograd", s.autograd_epochs)) if wl == "book" else ():
+                yield Case(wl, engine, f"torch_neuron.fit(x, y, engine={engine!r})",  # references, not for speed
+                           partial(package_fit, xd, yd, engine=engine, epochs=e), dev, **part(e, E, "epochs"))
+    (x, y), N, k = (d.data[:, 2], d.target), s.neurons, s.separate
+    lrs = torch.linspace(0.1, 1.0, N, dtype=torch.float64)
+    some = lrs[torch.linspace(0, N - 1, k).round().long()].tolist()  # evenly spread, ending at lr = 1
+    yield Case("neurons", "sklearn", "SGDRegressor.fit, one per lr (eta0 = lr)",
+               partial(sklearn_fit, x.numpy()[:, None], y.numpy(), E, some), **part(k, N, "fits"))
+    for dev in devices:
+        xd, yd, lrd = x.to(dev), y.to(dev), lrs.to(dev)
+        yield Case("neurons", "one_call", f"torch_neuron.fit, {N:,} neurons (lr = 0.1 … 1) in one call",
+                   partial(sweep_fit, xd, yd, torch.ones_like(lrd), lrd), dev)
+        yield Case("neurons", "separate", "torch_neuron.fit, one call per lr", partial(package_fit, xd, yd, some),
+                   dev, **part(k, N, "fits"))
+    if "cuda" in devices:
+        x, y = (v.float().cuda() for v in bench_distributed.synthetic(s.gpu_n))
+        yield Case("gpu", "epoch_map", "scan.epoch_map(x, y, 1.0, 1), float32", partial(scan.epoch_map, x, y, 1.0, 1),
+                   "cuda", whole=False, bytes=8 * s.gpu_n)
+        yield Case("gpu", "clone", "x.clone(), for scale (read + write)", x.clone, "cuda", whole=False,
+                   bytes=8 * s.gpu_n)
 
 
 # ---- measuring --------------------------------------------------------------------------------------------
 
-def rss():
-    with open("/proc/self/statm") as f:  # fields in pages; the second is the resident set
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-@contextmanager
-def rss_peak(mem):
-    """Sets mem["increase"]: the peak resident set above the start, sampled every 1 ms in a thread (Linux)."""
-    if not os.path.exists("/proc/self/statm"):
-        yield
-        return
-    start, peak, done = rss(), [0], threading.Event()
-
-    def sample():
-        while not done.wait(0.001):
-            peak[0] = max(peak[0], rss())
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
+def run(case, min_run_time):
+    """Time case.call with blocked_autorange; a failure (out of memory, divergence) becomes the row's error."""
+    row = Row(case.id, case.workload, case.what, case.device, case.note, case.whole)
     try:
-        yield
-    finally:
-        done.set()
-        thread.join()
-        mem["increase"] = max(peak[0], rss()) - start
+        out = case.call()  # also a first warm-up: one-off compiles and caches stay out of the timing
+        m = Timer("call()", globals={"call": case.call}, num_threads=torch.get_num_threads()
+                  ).blocked_autorange(min_run_time=min_run_time)
+    except (RuntimeError, FloatingPointError, MemoryError) as e:
+        row.error = f"{type(e).__name__}: {e}".splitlines()[0][:200]
+        return row
+    row.median_s, row.calls = m.median * case.scale, len(m.times) * m.number_per_run
+    row.iqr_s = m.iqr * case.scale if len(m.times) >= 4 else None
+    row.gbps = case.bytes / m.median / 1e9 if case.bytes else None
+    if case.scale == 1 and isinstance(out, tuple) and len(out) == 2:
+        row.result = [float(v.detach()) if torch.is_tensor(v) else float(v) for v in out]
+    return row
 
 
-def measure(fn, device, cfg):
-    """A first run with memory tracking (also the warm-up), then timed runs: more, the faster fn is.
-
-    A first run slower than cfg.slow_s is the measurement itself (taken with the 1 ms sampler running),
-    except on CUDA, where a first run also compiles kernels (Triton, cuBLAS set-up) and is never timed.
-    """
-    cuda = device == "cuda"
-    sync = torch.cuda.synchronize if cuda else (lambda: None)
-    if cuda:
-        sync()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    mem = {"increase": None}
-    with nullcontext() if cuda else rss_peak(mem):
-        t0 = time.perf_counter()
-        out = fn()
-        sync()
-        times = [time.perf_counter() - t0]
-    peak = torch.cuda.max_memory_allocated() - base if cuda else mem["increase"]
-    if times[0] <= cfg.slow_s or cuda:
-        t0 = time.perf_counter()
-        fn()  # untimed: the first call can carry one-off set-up, so size the repeats on a second one
-        sync()
-        probe = time.perf_counter() - t0
-        runs = 1 if cfg.quick else int(min(cfg.max_runs, max(3, cfg.budget_s / max(probe, 1e-6))))
-        times = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            out = fn()
-            sync()  # fn's work is queued on the card: wait for it before reading the clock
-            times.append(time.perf_counter() - t0)
-    wb = [float(v) for v in out] if isinstance(out, tuple) and len(out) == 2 else None
-    return dict(times=times, runs=len(times), peak_bytes=peak, mem_kind="CUDA alloc" if cuda else "RSS, sampled",
-                result_wb=wb)
+def peak_row(device_name, nbytes):
+    """The time to read nbytes at the card's peak bandwidth, from PEAK_GBPS: computed, not timed."""
+    peak = next((gbps for name, gbps in PEAK_GBPS if name in device_name), None)
+    return [] if peak is None else [Row("gpu/peak@cuda", "gpu", f"x and y read once at the card's peak "
+                                        f"{peak:,} GB/s (computed)", "cuda", whole=False, median_s=nbytes / peak / 1e9,
+                                        gbps=float(peak))]
 
 
-def record(R, cfg, workload, key, method, device, x, y, epochs, make, sub=None, fits=1, size=None):
-    """Time make(x, y, epochs)() and add a row; sub=(n, e) runs the first n samples × e epochs, scaled up
-    linearly to the full size, and fits=N scales the measured call (one of N alike) ×N."""
-    n = x.shape[-1]
-    ns, es = (min(sub[0], n), min(sub[1], epochs)) if sub else (n, epochs)
-    scale = n * epochs / (ns * es) * fits
-    size = size or f"{ns:,} × {es} epoch{'s' * (es != 1)}"
-    size += f", scaled ×{scale:,.4g}" if scale != 1 else ""
-    row = dict(workload=workload, key=key, method=method, device=device, size=size, scale=scale, ran=[ns, es])
-    try:
-        row.update(measure(make(x[..., :ns], y[..., :ns], es), device, cfg))
-        row["measured_median_s"] = statistics.median(row["times"])
-        row["median_s"] = row["measured_median_s"] * scale
-    except (RuntimeError, FloatingPointError) as e:  # out of memory, diverged …: report it, go on with the rest
-        row.update(error=f"{type(e).__name__}: {e}".splitlines()[0][:200], median_s=None, runs=0, peak_bytes=None,
-                   mem_kind="", result_wb=None)
-    R.append(row)
-    print(f"  {method[:56]:<56} {device:<4} {fmt_time(row['median_s']):>9}  ({size})", file=sys.stderr, flush=True)
+def distributed_rows(s, quick):
+    """distributed.fit on 1 and on 2 local processes, or one row saying why not."""
+    if importlib.util.find_spec("torch_neuron.distributed") is None:
+        return [Row("dist/skipped@cpu", "dist", "torch_neuron.distributed.fit", "cpu",
+                    "skipped: torch_neuron/distributed.py does not exist yet")]
+    rows = [Row(f"dist/{p}proc@cpu", "dist", f"distributed.fit, {p} process{'es' * (p > 1)} (gloo)", "cpu")
+            for p in (1, 2)]
+    for p, row in zip((1, 2), rows):
+        try:
+            r = bench_distributed.measure(s.dist_n, s.epochs, p, repeats=1 if quick else 3)
+        except Exception as e:  # whatever failed in a spawned process: its last line (the child's error), go on
+            row.error = [line for line in f"{type(e).__name__}: {e}".splitlines() if line.strip()][-1][:200]
+            continue
+        row.median_s, row.calls, row.result = float(np.median(r["times"])), len(r["times"]), [r["w"], r["b"]]
+        row.note = f"{r['threads']} torch thread(s) a process"
+    if rows[0].median_s and rows[1].median_s:
+        rows[1].note += f"; {rows[0].median_s / rows[1].median_s:.2f}× faster than 1 process"
+    return rows
 
 
-# ---- the workloads ----------------------------------------------------------------------------------------
+# ---- ratios, targets, report ------------------------------------------------------------------------------
 
-def compare(R, cfg, wl, x, y, epochs, devices, subs):
-    """The CPU-only baselines, then the 0-d torch loop and every engine on each device."""
-    slow = not cfg.skip_slow
-    rows = [("python", "plain Python loop (floats)", make_python, True),
-            ("numpy", "book's loop over NumPy scalars", make_numpy, slow),
-            ("sklearn", "scikit-learn SGDRegressor", make_sklearn, cfg.sklearn)]
-    for key, method, make, on in rows:
-        if on:
-            record(R, cfg, wl, key, method, "cpu", x, y, epochs, make, subs.get(key))
-    record(R, cfg, wl, "lstsq", "NumPy lstsq (the optimum, for scale)", "cpu", x, y, epochs, make_lstsq,
-           size=f"{x.shape[-1]:,} samples, one solve")
-    for dev in devices:
-        xd, yd = x.to(dev), y.to(dev)
-        if slow:
-            record(R, cfg, wl, "torch0d", "naive torch loop (0-d tensors)", dev, xd, yd, epochs, make_torch0d,
-                   subs.get("torch0d"))
-        for eng in ("auto", "scan") + (("loop", "autograd") if slow else ()):
-            method = f"Neuron.fit engine={eng}" + (" (autograd + optim.SGD)" if eng == "autograd" else "")
-            record(R, cfg, wl, eng, method, dev, xd, yd, epochs, make_engine(eng), subs.get(eng))
-        if wl == "synth":
-            record(R, cfg, wl, "epoch_map", "epoch map alone (scan.epoch_map)", dev, xd, yd, 1,
-                   lambda a, b, e: lambda: epoch_map(a, b, 1.0, 1))
+def speedup(times, baseline, case):
+    """times[baseline] / times[case]: how many times faster the case ran; None when either is missing."""
+    a, b = times.get(baseline), times.get(case)
+    return a / b if a and b else None
 
 
-def synthetic(n, dtype=torch.float64, device="cpu", seed=0):
-    """x ~ N(0, 0.05²) like the scaled bmi, y = 900x + 150 + 50·noise."""
-    g = torch.Generator(device=device).manual_seed(seed)
-    x = torch.randn(n, dtype=dtype, device=device, generator=g) * 0.05
-    return x, 900 * x + 150 + 50 * torch.randn(n, dtype=dtype, device=device, generator=g)
+def verdict(target, times):
+    """{"target", "value", "goal", "status"}; status is exactly "MET", "NOT MET" or "NOT MEASURED"."""
+    if target.at_least is not None:
+        value, goal = speedup(times, target.baseline, target.case), f"≥ {target.at_least:g}×"
+        met = value is not None and value >= target.at_least
+    else:
+        value, goal = times.get(target.case), f"≤ {fmt_time(target.at_most)}"
+        met = value is not None and value <= target.at_most
+    return dict(target=target.name, value=value, goal=goal,
+                status="NOT MEASURED" if value is None else "MET" if met else "NOT MET")
 
-
-def workload_neurons(R, cfg, x, y, devices):
-    """N neurons (lr = 0.1 … 1.0) in one call vs N separate fits, of which cfg.separate_k are timed."""
-    N, E = cfg.neurons, cfg.book_epochs
-    lrs = torch.linspace(0.1, 1.0, N, dtype=torch.float64)
-    some = [float(lrs[i]) for i in torch.linspace(0, N - 1, cfg.separate_k).round().long()]  # an even sample
-    fits = dict(fits=N / len(some), size=f"{len(some)} of {N:,} fits of {len(x):,} × {E} epochs")
-    record(R, cfg, "neurons", "python", "plain Python loop (floats)", "cpu", x, y, E,
-           sample_of(make_python, some), **fits)
-    if cfg.sklearn:
-        record(R, cfg, "neurons", "sklearn", "scikit-learn SGDRegressor (eta0 = lr)", "cpu", x, y, E,
-               sample_of(make_sklearn, some), **fits)
-    for dev in devices:
-        xd, yd = x.to(dev), y.to(dev)
-        record(R, cfg, "neurons", "separate", "separate Neuron.fit calls (default engine)", dev, xd, yd, E,
-               sample_of(make_engine("auto"), some), **fits)
-        for eng in ("auto", "scan") + (() if cfg.skip_slow else ("loop",)):  # autograd takes one float lr
-            record(R, cfg, "neurons", eng, f"torch_neuron.fit, {N:,} neurons in one call, engine={eng}", dev,
-                   xd, yd, E, make_many(eng, lrs))
-
-
-def workload_gpu(R, cfg):
-    """100M float32 samples on the card: the scan's time, and how near its epoch pass gets to memory speed."""
-    n = cfg.gpu_n
-    x, y = synthetic(n, torch.float32, "cuda")
-    record(R, cfg, "gpu", "auto", "Neuron.fit engine=auto (scan), float32", "cuda", x, y, 100, make_engine("auto"))
-    record(R, cfg, "gpu", "epoch_map", "epoch map alone (scan.epoch_map)", "cuda", x, y, 1,
-           lambda a, b, e: lambda: epoch_map(a, b, 1.0, 1))
-    buf = torch.empty(cfg.clone_bytes // 4, dtype=torch.float32, device="cuda")
-    record(R, cfg, "gpu", "clone", "device-to-device copy (tensor.clone)", "cuda", x, y, 1,
-           lambda a, b, e: buf.clone, size=f"{cfg.clone_bytes / 2**30:.3g} GiB tensor")
-    buf = x = y = None  # free the card's memory before the next workload
-    torch.cuda.empty_cache()
-    emap, clone = R[-2]["median_s"], R[-1]["median_s"]
-    if not (emap and clone):
-        return None
-    bw = dict(epoch_map_GBps=n * 2 * 4 / emap / 1e9, clone_GBps=2 * cfg.clone_bytes / clone / 1e9,
-              peak_GBps=peak_bandwidth())
-    bw["pct_of_peak"] = 100 * bw["epoch_map_GBps"] / bw["peak_GBps"] if bw["peak_GBps"] else None
-    bw["pct_of_clone"] = 100 * bw["epoch_map_GBps"] / bw["clone_GBps"]
-    return bw
-
-
-def peak_bandwidth():
-    """The card's memory bandwidth in GB/s: 2 · memory clock · bus width / 8 (double data rate), or None."""
-    p = torch.cuda.get_device_properties(torch.cuda.current_device())
-    clock_khz, bus_bits = getattr(p, "memory_clock_rate", None), getattr(p, "memory_bus_width", None)
-    if not (clock_khz and bus_bits):
-        try:  # CUDA 13 dropped these from the device properties; NVML still reports them
-            import pynvml
-            pynvml.nvmlInit()
-            h = pynvml.nvmlDeviceGetHandleByIndex(torch.cuda.current_device())
-            clock_khz = 1000 * pynvml.nvmlDeviceGetMaxClockInfo(h, pynvml.NVML_CLOCK_MEM)
-            bus_bits = pynvml.nvmlDeviceGetMemoryBusWidth(h)
-        except Exception:
-            return None
-    return 2 * clock_khz * 1e3 * bus_bits / 8 / 1e9
-
-
-# ---- reporting --------------------------------------------------------------------------------------------
 
 def fmt_time(s):
     if s is None:
-        return "failed"
-    return f"{s * 1e6:.1f} µs" if s < 1e-3 else f"{s * 1e3:.2f} ms" if s < 1 else f"{s:.2f} s"
+        return "—"
+    return f"{s * 1e6:.1f} µs" if s < 1e-3 else f"{s * 1e3:.2f} ms" if s < 1 else f"{s:,.2f} s"
 
 
-def fmt_bytes(b):
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if b is None or abs(b) < 1024 or unit == "GiB":
-            return "n/a" if b is None else f"{b:.0f} {unit}" if unit == "B" else f"{b:.1f} {unit}"
-        b /= 1024
+def fmt_ratio(v):
+    return "—" if v is None else f"{v:,.3g}×"
 
 
-def add_ratios(R):
-    """× vs plain Python and × vs sklearn: that baseline's time on the same workload over this row's.
-
-    Not for the epoch map and the copy: they do a part of the workload, or none of it."""
-    for r in R:
-        for key in ("python", "sklearn"):
-            if r["key"] in ("epoch_map", "clone"):
-                r[f"vs_{key}"] = None
-                continue
-            ref = next((q for q in R if (q["workload"], q["key"]) == (r["workload"], key)), None)
-            r[f"vs_{key}"] = ref["median_s"] / r["median_s"] if ref and ref["median_s"] and r["median_s"] else None
-
-
-def table(rows):
-    ratio = lambda v: "—" if v is None else f"{v:,.3g}×"  # noqa: E731
-    out = ["| method | device | what was run (size) | median time | runs | × vs plain Python | × vs sklearn "
-           "| peak memory increase |", "|---|---|---|--:|--:|--:|--:|--:|"]
-    return out + [f"| {r['method']} | {r['device']} | {r['size']} | {r.get('error') or fmt_time(r['median_s'])} "
-                  f"| {r['runs']} "
-                  f"| {ratio(r['vs_python'])} | {ratio(r['vs_sklearn'])} | {fmt_bytes(r['peak_bytes'])} "
-                  f"({r['mem_kind']}) |" for r in rows]
-
-
-def targets(R, devices, bw):
-    """The issue's goals, each with its measured value and MET / NOT MET."""
-    T, rows = [], {(r["workload"], r["key"], r["device"]): r for r in R}
-
-    def goal(name, value, limit, unit, at_most=False):
-        if value is not None:
-            met = value <= limit if at_most else value >= limit
-            T.append(dict(target=name, value=value, limit=limit, met=met, text=f"{name}: {value:,.3g}{unit} "
-                          f"(goal {'≤' if at_most else '≥'} {limit:g}{unit}) → {'MET' if met else 'NOT MET'}"))
-    for dev in devices:
-        book, synth, emap, one, sep = (rows.get(k + (dev,), {}) for k in (
-            ("book", "auto"), ("synth", "auto"), ("synth", "epoch_map"), ("neurons", "auto"), ("neurons", "separate")))
-        goal(f"[{dev}] book default fit vs plain Python", book.get("vs_python"), 50, "×")
-        goal(f"[{dev}] book default fit vs sklearn", book.get("vs_sklearn"), 10, "×")
-        goal(f"[{dev}] 1M × 100 default fit vs sklearn", synth.get("vs_sklearn"), 50, "×")
-        goal(f"[{dev}] 1M-sample epoch map", emap.get("median_s") and emap["median_s"] * 1e3, 10, " ms", True)
-        goal(f"[{dev}] 10k neurons in one call vs separate fits",
-             one.get("median_s") and sep.get("median_s") and sep["median_s"] / one["median_s"], 20, "×")
-    if bw:
-        goal("[cuda] epoch-map bandwidth, % of the card's peak", bw["pct_of_peak"], 50, "%")
-    return T
+def table(rows, times):
+    out = ["| what | device | median | IQR | calls | × vs plain Python | × vs SGDRegressor | GB/s | note |",
+           "|---|---|--:|--:|--:|--:|--:|--:|---|"]
+    for r in rows:
+        vs = [speedup(times, f"{r.workload}/{b}@cpu", r.id) if r.whole else None for b in ("python", "sklearn")]
+        gbps = "—" if r.gbps is None else f"{r.gbps:,.3g}"
+        out.append(f"| {r.what} | {r.device} | {r.error or fmt_time(r.median_s)} | {fmt_time(r.iqr_s)} | {r.calls} "
+                   f"| {fmt_ratio(vs[0])} | {fmt_ratio(vs[1])} | {gbps} | {r.note} |")
+    return out
 
 
 def machine():
-    out = os.popen("lscpu 2>/dev/null").read()
-    cpu = next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), None)
-    return dict(cpu=cpu or platform.processor() or "unknown CPU", cores=os.cpu_count(), torch=torch.__version__,
-                torch_threads=torch.get_num_threads(), numpy=np.__version__, python=platform.python_version(),
-                sklearn=importlib.metadata.version("scikit-learn") if HAS_SKLEARN else None,
-                cuda_device=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
+    cpu = platform.processor() or "unknown CPU"
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    return dict(cpu=cpu, cores=os.cpu_count(), torch=torch.__version__, threads=torch.get_num_threads(),
+                numpy=np.__version__, python=platform.python_version(),
+                gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
 
 
-def report(R, info, T, bw, cfg):
-    titles = {"book": f"1. The book's problem: bmi → target, 442 samples × {cfg.book_epochs} epochs, float64",
-              "synth": f"2. Synthetic: {cfg.synth_n:,} float64 samples × {cfg.synth_epochs} epochs "
-                       "(x ~ N(0, 0.05²), y = 900x + 150 + 50·noise, lr = 1)",
-              "neurons": f"3. {cfg.neurons:,} neurons (lr = 0.1 … 1.0) on the book's problem: one call vs "
-                         "separate fits",
-              "gpu": f"4. CUDA: {cfg.gpu_n:,} float32 samples × 100 epochs with the scan"}
+def report(info, s, quick, rows, verdicts, memory, argv):
+    times = {r.id: r.median_s for r in rows}
+    titles = {"book": f"The book's problem: bmi → target, 442 samples × {s.epochs} epochs, float64",
+              "synth": f"{s.synth_n:,} synthetic float64 samples × {s.epochs} epochs (x ~ N(0, 0.05²), "
+                       "y = 900x + 150 + 50·noise)",
+              "neurons": f"{s.neurons:,} neurons (an lr sweep) on the book's problem: one call vs separate fits",
+              "gpu": f"CUDA: {s.gpu_n:,} float32 samples, one epoch map",
+              "dist": f"Distributed: {s.dist_n:,} float64 samples × {s.epochs} epochs, 1 vs 2 local processes"}
     lines = [f"# torch_neuron benchmark: {info['cpu']}, {info['cores']} cores, torch {info['torch']} "
-             f"({info['torch_threads']} threads), CUDA device: {info['cuda_device'] or 'none'}"]
-    if cfg.quick:
-        lines.append("\n**--quick: tiny sizes, one timed run each: this checks the script, not the speed.**")
+             f"({info['threads']} threads), GPU: {info['gpu'] or 'none'}", "",
+             f"`python scripts/bench.py {' '.join(argv)}`: medians over blocked_autorange blocks "
+             f"(min_run_time {s.min_run_time:g} s a row), IQR beside; a scaled row's times are multiplied up."]
+    lines += ["", "**--quick: tiny sizes; this checks the script, not the speed.**"] if quick else []
     for wl, title in titles.items():
-        rows = [r for r in R if r["workload"] == wl]
-        lines += ["", f"## {title}", ""] + table(rows) if rows else []
-    if bw:
-        pct = f"{bw['pct_of_peak']:.1f}% of the card's peak {bw['peak_GBps']:,.0f} GB/s" if bw["peak_GBps"] \
-            else "the card's peak is unknown"
-        lines += ["", f"Epoch-map bandwidth (x and y read once: n·2·4 B / time): {bw['epoch_map_GBps']:,.0f} GB/s = "
-                  f"{pct}; {bw['pct_of_clone']:.1f}% of a clone's {bw['clone_GBps']:,.0f} GB/s (read + written)."]
-    lines += ["", "Median times. 'scaled' rows ran on a subset and are scaled linearly in samples × epochs (or fits). "
-              "Peak memory: resident set sampled every 1 ms, above its level before the run (CPU), or "
-              "torch.cuda.max_memory_allocated above the allocation before it (CUDA); for scaled rows, the subset's.",
-              "", "## Targets", ""] + [f"- {t['text']}" for t in T]
+        mine = [r for r in rows if r.workload == wl]
+        lines += ["", f"## {title}", ""] + table(mine, times) if mine else []
+    lines += ["", "## Targets", "", "| target | measured | goal | status |", "|---|--:|---|---|"]
+    lines += [f"| {v['target']} | {(fmt_ratio if '×' in v['goal'] else fmt_time)(v['value'])} | {v['goal']} "
+              f"| **{v['status']}** |" for v in verdicts]
+    lines += ["", "## Peak memory of the default fit (scripts/peak_memory.py, a fresh process per size)", ""]
+    lines += [f"- failed: {memory['error']}"] if "error" in memory else [f"- {t}" for t in peak_memory.describe(memory)]
     return "\n".join(lines) + "\n"
 
 
-# ---- main -------------------------------------------------------------------------------------------------
-
-def config(args):
-    q = args.quick
-    subs = ({"python": (2_000, 2), "numpy": (2_000, 2), "torch0d": (500, 2), "loop": (500, 2), "autograd": (200, 2)}
-            if q else {"python": (20_000, 100), "numpy": (20_000, 100), "torch0d": (20_000, 5), "loop": (20_000, 5),
-                       "autograd": (2_000, 10)})  # scikit-learn is fast enough to run the full size
-    return argparse.Namespace(
-        quick=q, skip_slow=args.skip_slow, sklearn=HAS_SKLEARN, slow_s=2.0, budget_s=1.0, max_runs=25,
-        book_epochs=2 if q else 100, synth_n=20_000 if q else 1_000_000, synth_epochs=2 if q else 100, subs=subs,
-        neurons=200 if q else 10_000, separate_k=4 if q else 100,
-        gpu_n=min(args.gpu_samples, 1_000_000) if q else args.gpu_samples, clone_bytes=2**26 if q else 2**30)
-
-
-def parse_args(argv):
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="tiny sizes, one timed run each (default: off)")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes and short timings (default: off)")
     ap.add_argument("--device", choices=("cpu", "cuda", "all"), default="all",
-                    help="where the torch code runs; baselines always run on the CPU (default: all = cpu, and cuda "
+                    help="where the package runs; its peers always run on the CPU (default: all = cpu, and cuda "
                          "when available)")
-    ap.add_argument("--skip-slow", action="store_true",
-                    help="leave out NumPy scalars, the 0-d torch loop and the loop/autograd engines (default: off)")
-    ap.add_argument("--gpu-samples", type=int, default=100_000_000,
-                    help="samples in workload 4, CUDA only (default: 100000000)")
-    ap.add_argument("--json", metavar="PATH", help="write every result as JSON to PATH (default: none)")
-    ap.add_argument("--markdown", metavar="PATH", help="write the tables as markdown to PATH (default: none)")
+    ap.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH (default: none)")
+    ap.add_argument("--markdown", metavar="PATH", help="also write the report as markdown to PATH (default: none)")
     args = ap.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         ap.error("--device cuda: CUDA is not available here")
-    return args
-
-
-def main(argv=None):
-    args = parse_args(argv)
     devices = [d for d in ("cpu", "cuda") if args.device in (d, "all") and (d == "cpu" or torch.cuda.is_available())]
-    cfg, info, R = config(args), machine(), []
-    d = tn.load_diabetes()
-    x, y = d.data[:, 2], d.target
-    if "cuda" in devices:  # pay CUDA's start-up (context, kernels) before anything is timed
-        for make in (make_engine("auto"), make_engine("loop"), make_engine("autograd"), make_torch0d):
-            make(x[:16].cuda(), y[:16].cuda(), 1)()
-        torch.cuda.synchronize()
-    print(f"devices: {', '.join(devices)}", file=sys.stderr)
-    compare(R, cfg, "book", x, y, cfg.book_epochs, devices, {})
-    compare(R, cfg, "synth", *synthetic(cfg.synth_n), cfg.synth_epochs, devices, cfg.subs)
-    workload_neurons(R, cfg, x, y, devices)
-    bw = workload_gpu(R, cfg) if "cuda" in devices else None
-    add_ratios(R)
-    T = targets(R, devices, bw)
-    text = report(R, info, T, bw, cfg)
+    s, info, rows = QUICK if args.quick else Sizes(), machine(), []
+    for case in cases(s, devices):
+        rows.append(run(case, s.min_run_time))
+        print(f"  {case.id:<22} {rows[-1].error or fmt_time(rows[-1].median_s):>10}  {case.note}", file=sys.stderr)
+    rows += (peak_row(info["gpu"], 8 * s.gpu_n) if "cuda" in devices else []) + distributed_rows(s, args.quick)
+    times = {r.id: r.median_s for r in rows}
+    verdicts = [verdict(t, times) for t in TARGETS if t.case.endswith(tuple("@" + d for d in devices))]
+    try:
+        memory = peak_memory.measure(s.memory_n, s.epochs)  # each size in a fresh process
+    except RuntimeError as e:
+        memory = {"error": str(e)}
+    text = report(info, s, args.quick, rows, verdicts, memory, argv)
     print(text)
     if args.markdown:
         Path(args.markdown).write_text(text)
     if args.json:
-        Path(args.json).write_text(json.dumps(dict(machine=info, args=vars(args), devices=devices, results=R,
-                                                   bandwidth=bw, targets=T), indent=1))
+        Path(args.json).write_text(json.dumps(dict(machine=info, sizes=asdict(s), devices=devices, targets=verdicts,
+                                                   rows=[asdict(r) for r in rows], memory=memory), indent=1))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,55 @@
+"""The distributed case of scripts/bench.py: torch_neuron.distributed.fit on `world` local CPU processes (gloo).
+
+Each rank keeps its contiguous shard of the same synthetic data, waits at a barrier, then times its
+`distributed.fit` with torch.utils.benchmark.Timer; a repeat's time is the slowest rank's. The
+processes meet through a FileStore in a fresh temporary folder: no port is opened.
+"""
+import importlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch.utils.benchmark import Timer
+
+
+def synthetic(n, dtype=torch.float64, seed=0):
+    """x ~ N(0, 0.05²) like the scaled bmi, y = 900x + 150 + 50·noise."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, dtype=dtype, generator=g) * 0.05
+    return x, 900 * x + 150 + 50 * torch.randn(n, dtype=dtype, generator=g)
+
+
+def _worker(rank, world, folder, n, epochs, repeats, module):
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))  # the cores shared out, as in a real run
+    dist.init_process_group("gloo", init_method=f"file://{folder}/store", rank=rank, world_size=world)
+    try:
+        fit = importlib.import_module(module).fit
+        x, y = synthetic(n)
+        lo, hi = rank * n // world, (rank + 1) * n // world
+        x, y = x[lo:hi].clone(), y[lo:hi].clone()  # this rank's shard only: the full data is freed
+        call = lambda: fit(x, y, 1.0, 1.0, epochs=epochs, lr=1.0, batch_size=1, shuffle=False,  # noqa: E731
+                           seed=0, history=False)
+        timer = Timer("call()", globals={"call": call}, num_threads=torch.get_num_threads())
+        times = []
+        for _ in range(repeats):  # a fixed count on every rank: an adaptive one could leave a rank waiting
+            dist.barrier()
+            times.append(timer.timeit(number=1).median)  # Timer.timeit warms up twice before its timed call
+        slowest = torch.tensor(times, dtype=torch.float64)
+        dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
+        result = call()
+        if rank == 0:
+            Path(folder, "result.json").write_text(json.dumps(dict(
+                times=slowest.tolist(), w=float(result.w), b=float(result.b), threads=torch.get_num_threads())))
+    finally:
+        dist.destroy_process_group()
+
+
+def measure(n, epochs, world, repeats=3, module="torch_neuron.distributed"):
+    """dict(times, w, b, threads): the slowest rank's time of each repeat, and the fitted w, b."""
+    with tempfile.TemporaryDirectory() as folder:
+        mp.spawn(_worker, args=(world, folder, n, epochs, repeats, module), nprocs=world, join=True)
+        return json.loads(Path(folder, "result.json").read_text())
