@@ -1,0 +1,315 @@
+"""The exact sharded fit: each rank of a torch.distributed group holds a contiguous piece of the data,
+and every rank returns the one-process fit of all of it, the same bits on every rank.
+
+An epoch of per-batch SGD is one affine map of θ = (w, b) (engines/scan.py). Each rank sends the map
+of its shard; every rank composes them in rank order and applies the result `epochs` times: 3×3
+numbers per neuron and rank, whatever n and the epochs. A batch that straddles shards steps by
+lr·(Σ over its pieces of the gradient sums)/m, so its map is I + Σₚ(Mₚ − I), with Mₚ the step over
+piece p alone at lr·kₚ/m: each rank sends Mₚ − I for its (at most two) straddling pieces, and no
+sample moves. With shuffle each epoch has one global order, the one-process fit's (engines.Orders,
+same seed): every sample moves to the rank that holds its place in that order (all_to_all_single).
+"""
+import itertools
+import math
+import zlib
+
+import torch
+
+from . import engines, training, validate
+from .collectives import ERRORS, Comm, check_all, init, launched, traffic  # noqa: F401  (re-exported)
+from .engines import scan
+from .moments import Moments
+from .training import FitResult, History
+
+MAX_DIMS = 16  # neuron dims sent in the agreement, so that a rank without samples learns them
+
+
+def fit(x, y, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, shuffle=False, seed=0, history=False,
+        group=None):
+    """Fit on data sharded over the ranks of `group` → the fit of the shards concatenated in rank order.
+
+    Call it on every rank with that rank's contiguous shard x, y (..., n_r): rank 0 holds the first
+    samples; shards may be uneven or empty; leading dims are neurons, as in torch_neuron.fit.
+    Bad data or settings on any rank make every rank raise the same error, naming the rank.
+    """
+    comm = Comm(group, x.device if torch.is_tensor(x) else "cpu")
+    traffic.reset()
+    error = s = shape = None
+    try:
+        dtype, device = training._dtype_device((x, y, w, b), None, None)
+        x = validate.as_tensor(x, "x", dtype=dtype, device=device)
+        y = validate.as_tensor(y, "y", dtype=dtype, device=device)
+        _check_shard(x, y)
+        s = _Settings(w, b, epochs, lr, batch_size, dtype, device, history, shuffle, seed, x.shape[:-1], y.shape[:-1])
+        shape = training._neuron_shape(x=x.shape[:-1], y=y.shape[:-1], lr=s.lr_shape)
+    except ERRORS as e:
+        error = e
+    counts, _ = _agree_on(comm, error, x.shape[-1] if shape is not None else 0, s.key if s else 0, shape)
+    if not any(counts):
+        raise ValueError(f"every rank's shard is empty ({comm.world} ranks): nothing to fit")
+    lo, n = sum(counts[:comm.rank]), sum(counts)
+    if not shuffle:
+        pieces = _pieces([(x, y)], s, lo, counts[comm.rank], n, lambda: shape)
+    else:  # every epoch: this rank's places in that epoch's order, filled with their samples, then their maps
+        orders = engines.Orders(n, s.epochs, True, seed)
+        pieces = [_pieces([_exchange(comm, x, y, orders.perm(e), counts)], s, lo, counts[comm.rank], n, lambda: shape)
+                  for e in range(s.epochs)]
+        pieces = torch.stack(pieces, -4) if pieces else torch.zeros(*shape, 0, 3, 3, 3, dtype=dtype, device=device)
+    moments = _moments(Moments.of(x, y), shape) if history and x.shape[-1] else None
+    return _finish(comm, pieces, moments, counts, s, shape)
+
+
+def fit_chunks(chunks, w=1.0, b=1.0, *, n=None, epochs=100, lr=1.0, batch_size=1, history=False, dtype=None,
+               device="cpu", group=None):
+    """fit for a shard that arrives in pieces, an iterable of (x, y) read once in order: memory per chunk.
+
+    n: the samples this rank's chunks hold (or a function that counts them), needed up front when
+    batch_size > 1 on several ranks (it places the batch boundaries), and checked against the chunks.
+    No shuffle: that needs the data in memory (fit).
+    """
+    comm, error, s = Comm(group, device), None, None
+    traffic.reset()
+    try:
+        s = _Settings(w, b, epochs, lr, batch_size, dtype or torch.get_default_dtype(), torch.device(device),
+                      history, False, 0)
+        n = n() if callable(n) else n  # inside the agreement: a failure to count is every rank's error
+        if n is None and s.batch_size > 1 and comm.world > 1:
+            raise ValueError("fit_chunks needs n, this rank's sample count, when batch_size > 1 on several ranks")
+    except ERRORS as e:
+        error = e
+    counts, _ = _agree_on(comm, error, -1 if n is None else n, s.key if s else 0, None)
+    placed = n is not None and s.batch_size > 1  # else no batch straddles shards, and positions do not matter
+    lo, total = (sum(counts[:comm.rank]), sum(counts)) if placed else (0, None)
+    error, state = None, dict(count=0, moments=None, shape=None, limit=n)
+    try:
+        pieces = _pieces(_checked_chunks(chunks, s, state), s, lo, n if placed else None, total,
+                         lambda: state["shape"])
+        if n is not None and state["count"] != n:
+            raise ValueError(f"the chunks held {state['count']} samples, not n={n}")
+    except ERRORS as e:
+        error = e
+    counts, shape = _agree_on(comm, error, state["count"], 0, state["shape"] if state["count"] else None)
+    if shape is None:
+        raise ValueError(f"the chunks of every rank ({comm.world} ranks) held no samples: nothing to fit")
+    if pieces is None:
+        pieces = _pieces([], s, 0, 0, 1, lambda: shape)
+    moments = _moments(state["moments"], shape) if history and state["count"] else None
+    return _finish(comm, pieces.expand(*shape, 3, 3, 3), moments, counts, s, shape)
+
+
+class _Settings:
+    """fit's settings through the checks torch_neuron.fit uses; `key` is what every rank must share."""
+
+    def __init__(self, w, b, epochs, lr, batch_size, dtype, device, history, *shared):
+        self.w, self.b, self.epochs, self.lr, self.batch_size = training._checked_settings(
+            w, b, epochs, lr, batch_size, dtype, device)
+        self.dtype, self.device, self.history = dtype, device, bool(history)
+        self.lr_shape = self.lr.shape if torch.is_tensor(self.lr) else ()
+        key = 0
+        for v in (self.w, self.b, self.lr, self.epochs, self.batch_size, self.history, dtype, device.type, *shared):
+            if torch.is_tensor(v):
+                v = (tuple(v.shape), v.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
+            key = zlib.crc32(repr(v).encode(), key)
+        self.key = key
+
+
+def _check_shard(x, y):
+    """validate.check_data, except that a shard may be empty; and finite (checked here, before any collective)."""
+    if x.dim() and y.dim() and x.shape[-1] == 0 == y.shape[-1]:
+        try:
+            torch.broadcast_shapes(x.shape[:-1], y.shape[:-1])
+        except RuntimeError:
+            raise ValueError(f"the leading dims of x {tuple(x.shape)} and y {tuple(y.shape)} do not broadcast") from None
+    else:
+        validate.check_data(x, y, one_dim=False)
+    validate.check_finite(x, "x")
+    validate.check_finite(y, "y")
+
+
+def _checked_chunks(chunks, s, state):
+    """The chunks, each checked as fit checks a shard; counts the samples, merges moments, notes the neuron dims."""
+    for i, (xc, yc) in enumerate(chunks):
+        xc = validate.as_tensor(xc, f"x of chunk {i}", dtype=s.dtype, device=s.device)
+        yc = validate.as_tensor(yc, f"y of chunk {i}", dtype=s.dtype, device=s.device)
+        _check_shard(xc, yc)
+        shape = training._neuron_shape(x=xc.shape[:-1], y=yc.shape[:-1], lr=s.lr_shape)
+        if state["shape"] is not None and shape != state["shape"]:
+            raise ValueError(f"chunk {i} has neuron dims {tuple(shape)}, the chunks before {tuple(state['shape'])}")
+        state["shape"], state["count"] = shape, state["count"] + xc.shape[-1]
+        if state["limit"] is not None and state["count"] > state["limit"]:
+            raise ValueError(f"the chunks held more than n={state['limit']} samples")
+        if xc.shape[-1]:
+            if s.history:
+                m = Moments.of(xc, yc)
+                state["moments"] = m if state["moments"] is None else state["moments"].merge(m)
+            yield xc, yc
+
+
+def _pieces(chunks, s, lo, count, n, shape):
+    """(head Mₚ − I, map of the whole batches, tail Mₚ − I) of this rank's shard → (..., 3, 3, 3).
+
+    The shard is [lo, lo + count) of n samples, read from chunks in one pass; count and n are None
+    when no batch straddles shards (batch size 1). shape(): the neuron dims, asked once the chunks are read.
+    With no samples, the identity and no pieces: never an empty tensor (gloo aborts on those).
+    """
+    m, lr = s.batch_size, s.lr
+    h, t = _cuts(lo, lo + count, n, m) if count else (0, count)
+    head, tail, pos = [], [], 0
+
+    def body():  # the samples in [h, t), streamed; the few before and after are kept aside
+        nonlocal pos
+        for xc, yc in chunks:
+            k = xc.shape[-1]
+            a, z = min(max(h - pos, 0), k), k if t is None else min(max(t - pos, 0), k)
+            if a:
+                head.append((xc[..., :a], yc[..., :a]))
+            if z > a:
+                yield xc[..., a:z], yc[..., a:z]
+            if z < k:
+                tail.append((xc[..., z:], yc[..., z:]))
+            pos += k
+
+    stream = body()
+    first = next(stream, None)
+    M = scan.chunk_maps(itertools.chain([first], stream), lr, m) if first is not None else None
+    if M is None and not head and not tail and count is None:
+        return None  # fit_chunks: no samples; the agreement tells this rank the neuron dims
+    eye = _eye(s).expand(*shape(), 3, 3)
+    start = lo // m * m
+    parts = (_piece(head, lr, min(start + m, n) - start, eye) if head else torch.zeros_like(eye),
+             M.expand_as(eye) if M is not None else eye,
+             _piece(tail, lr, min(lo + t + m, n) - (lo + t), eye) if tail else torch.zeros_like(eye))
+    return torch.stack(parts, -3)
+
+
+def _piece(parts, lr, size, eye):
+    """Mₚ − I for the samples of a batch of `size` that lie on this rank: their one step at lr·k/size."""
+    x, y = (torch.cat(v, -1) for v in zip(*parts))
+    k = x.shape[-1]
+    return scan.epoch_map(x, y, lr * (k / size), k).expand_as(eye) - eye
+
+
+def _cuts(lo, hi, n, m):
+    """Cut points (h, t) of the shard [lo, hi) of n samples in batches of m, counted from lo.
+
+    [:h] ends a batch begun on an earlier rank, [h:t] holds whole batches, [t:] begins a batch that
+    ends on a later rank.
+    """
+    h = lo if lo % m == 0 else min(hi, lo // m * m + m)
+    s = (hi - 1) // m * m  # where the batch of the last sample begins
+    t = s if hi > h and min(s + m, n) > hi else hi
+    return h - lo, t - lo
+
+
+def _moments(m, shape):
+    """A shard's Moments as one tensor (..., 5) of the neuron shape, for the gather."""
+    return torch.cat((m.mx, m.my, m.sxx, m.sxy, m.syy), -1).expand(*shape, 5)
+
+
+def _exchange(comm, x, y, perm, counts):
+    """This rank's places [lo, hi) of an epoch's order, filled with their samples wherever they were → (x, y)."""
+    ends = torch.tensor(counts).cumsum(0)
+    hi = int(ends[comm.rank])
+    lo = hi - counts[comm.rank]
+    where = torch.empty_like(perm)
+    where[perm] = torch.arange(len(perm))  # the place of each sample in the order
+    mine = where[lo:hi]
+    send = torch.bincount(torch.searchsorted(ends, mine, right=True), minlength=comm.world)
+    source = torch.searchsorted(ends, perm[lo:hi], right=True)  # the rank that holds each place's sample
+    recv = torch.bincount(source, minlength=comm.world)
+    kx, ky = math.prod(x.shape[:-1]), math.prod(y.shape[:-1])
+    # one row per sample, sorted by place, so grouped by the rank that takes it
+    rows = torch.cat((x.reshape(kx, x.shape[-1]), y.reshape(ky, y.shape[-1])), 0).T[mine.argsort().to(x.device)]
+    got = comm.all_to_all(rows, recv.tolist(), send.tolist())
+    placed = torch.empty_like(got)
+    placed[source.argsort(stable=True).to(x.device)] = got  # rows arrive by source, each group in place order
+    return placed[:, :kx].T.reshape(x.shape), placed[:, kx:].T.reshape(y.shape)
+
+
+def _agree_on(comm, error, count, key, shape):
+    """Every rank's count, and the neuron shape of those that sent one, once all know that all are well.
+
+    key: a rank's settings (_Settings.key), which must match rank 0's. Any failure raises on every rank alike.
+    """
+    dims = list(shape) if shape is not None else []
+    if error is None and len(dims) > MAX_DIMS:
+        error = ValueError(f"more than {MAX_DIMS} neuron dims: {tuple(dims)}")
+    sent = [count, key, len(dims) if shape is not None else -1] + (dims + [0] * MAX_DIMS)[:MAX_DIMS]
+    table = comm.agree(error, sent)
+    other = [r for r, row in enumerate(table) if row[1] != table[0][1]]
+    if other:
+        raise ValueError(f"rank {other[0]} was called with other settings or data dims than rank 0: every rank must "
+                         "pass the same w, b, epochs, lr, batch_size, shuffle, seed, history, dtype, device type "
+                         "and neuron dims")
+    shapes = {r: tuple(row[3:3 + row[2]]) for r, row in enumerate(table) if row[2] >= 0}
+    if len(set(shapes.values())) > 1:
+        raise ValueError("the neuron dims differ between ranks: " + ", ".join(f"rank {r} {d}" for r, d in shapes.items()))
+    return [row[0] for row in table], torch.Size(next(iter(shapes.values()))) if shapes else None
+
+
+def _finish(comm, pieces, moments, counts, s, shape):
+    """Gather every rank's pieces (and moments), compose the epoch maps in rank order, apply them to (w, b)."""
+    n, m = sum(counts), s.batch_size
+    final = training._neuron_shape(data=shape, w=s.w.shape, b=s.b.shape)
+    w, b = s.w.expand(final).clone(), s.b.expand(final).clone()
+    if not s.epochs:  # nothing to gather: every rank knows (w, b) already
+        empty = w[..., None][..., :0]
+        return FitResult(w, b, History(empty, empty.clone(), empty.clone()) if s.history else None)
+    payload = pieces.reshape(-1) if moments is None else torch.cat((pieces.reshape(-1), moments.reshape(-1)))
+    if s.history and moments is None:  # no samples here: a rank's payloads must have one size
+        payload = torch.cat((payload, payload.new_zeros(shape.numel() * 5)))
+    rows = [r.to(s.device) for r in comm.all_gather(payload)]
+    k = pieces.numel()
+    eye = _eye(s)
+    M, open_batch, lo = None, None, 0  # open_batch: Σ(Mₚ − I) of a batch begun on an earlier rank
+    for r, count in enumerate(counts):
+        if count:
+            head, body, tail = rows[r][:k].view(pieces.shape).unbind(-3)
+            h, t = _cuts(lo, lo + count, n, m)
+            if h:
+                open_batch = head if open_batch is None else open_batch + head
+                if min(lo // m * m + m, n) <= lo + count:  # that batch ends on this rank
+                    M, open_batch = _then(M, open_batch + eye), None
+            if t > h:
+                M = _then(M, body)
+            if t < count:
+                open_batch = tail
+            lo += count
+    if pieces.dim() - len(shape) == 3:  # one epoch map, the same every epoch
+        w, b, trajectory = scan.repeat_map(M, w, b, epochs=s.epochs, history=s.history)
+    elif s.history:  # shuffled: a map per epoch, (..., epochs, 3, 3)
+        ws, bs = scan.apply_map(scan.prefix_maps(M), w[..., None], b[..., None])
+        w, b, trajectory = ws[..., -1], bs[..., -1], (ws, bs)
+    else:
+        w, b = scan.apply_map(scan.reduce_maps(M), w, b)
+    training._check_result(w, b, (), s.epochs, s.lr)  # every rank's data is finite: agreed on above
+    if not s.history:
+        return FitResult(w, b, None)
+    total = _merged([(c, row[k:]) for c, row in zip(counts, rows) if c], shape)
+    return FitResult(w, b, History(*trajectory, total.loss(*trajectory)))
+
+
+def gather_moments(m, shape=(), *, dtype=torch.float64, device="cpu", group=None):
+    """Every rank's Moments of neuron shape `shape` (m None: no samples there), merged: the same on every rank."""
+    row = torch.zeros(0 if m is None else 1, 1 + 5 * math.prod(shape), dtype=torch.float64)
+    if m is not None:
+        row[0, 0], row[0, 1:] = m.n, _moments(m, shape).reshape(-1)
+    rows = Comm(group).gather_rows(row).to(dtype=dtype, device=device)
+    return _merged([(int(r[0]), r[1:]) for r in rows], shape) if len(rows) else None
+
+
+def _merged(parts, shape):
+    """Moments from (n, flat (..., 5) moments) of the ranks with samples, merged in rank order (same bits everywhere)."""
+    total = None
+    for count, flat in parts:
+        part = Moments(count, *flat.view(*shape, 5).unsqueeze(-1).unbind(-2))
+        total = part if total is None else total.merge(part)
+    return total
+
+
+def _then(M, step):
+    return step if M is None else step @ M
+
+
+def _eye(s):
+    return torch.eye(3, dtype=s.dtype, device=s.device)
