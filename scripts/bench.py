@@ -12,7 +12,6 @@ processes, the distributed case from scripts/bench_distributed.py in spawned one
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -237,26 +236,6 @@ def peak_row(device_name, nbytes):
                                         gbps=float(peak))]
 
 
-def distributed_rows(s, quick):
-    """distributed.fit on 1 and on 2 local processes, or one row saying why not."""
-    if importlib.util.find_spec("torch_neuron.distributed") is None:
-        return [Row("dist/skipped@cpu", "dist", "torch_neuron.distributed.fit", "cpu",
-                    "skipped: torch_neuron/distributed.py does not exist yet")]
-    rows = [Row(f"dist/{p}proc@cpu", "dist", f"distributed.fit, {p} process{'es' * (p > 1)} (gloo)", "cpu")
-            for p in (1, 2)]
-    for p, row in zip((1, 2), rows):
-        try:
-            r = bench_distributed.measure(s.dist_n, s.epochs, p, repeats=1 if quick else 3)
-        except Exception as e:  # whatever failed in a spawned process: its last line (the child's error), go on
-            row.error = [line for line in f"{type(e).__name__}: {e}".splitlines() if line.strip()][-1][:200]
-            continue
-        row.median_s, row.calls, row.result = float(np.median(r["times"])), len(r["times"]), [r["w"], r["b"]]
-        row.note = f"{r['threads']} torch thread(s) a process"
-    if rows[0].median_s and rows[1].median_s:
-        rows[1].note += f"; {rows[0].median_s / rows[1].median_s:.2f}× faster than 1 process"
-    return rows
-
-
 # ---- ratios, targets, report ------------------------------------------------------------------------------
 
 def speedup(times, baseline, case):
@@ -349,7 +328,8 @@ def main(argv=None):
     for case in cases(s, devices):
         rows.append(run(case, s.min_run_time))
         print(f"  {case.id:<22} {rows[-1].error or fmt_time(rows[-1].median_s):>10}  {case.note}", file=sys.stderr)
-    rows += (peak_row(info["gpu"], 8 * s.gpu_n) if "cuda" in devices else []) + distributed_rows(s, args.quick)
+    rows += peak_row(info["gpu"], 8 * s.gpu_n) if "cuda" in devices else []
+    rows += [Row(**r) for r in bench_distributed.rows(s.dist_n, s.epochs, repeats=1 if args.quick else 3)]
     times = {r.id: r.median_s for r in rows}
     verdicts = [verdict(t, times) for t in TARGETS if t.case.endswith(tuple("@" + d for d in devices))]
     try:

@@ -5,8 +5,10 @@ Each rank keeps its contiguous shard of the same synthetic data, waits at a barr
 processes meet through a FileStore in a fresh temporary folder: no port is opened.
 """
 import importlib
+import importlib.util
 import json
 import os
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -53,3 +55,25 @@ def measure(n, epochs, world, repeats=3, module="torch_neuron.distributed"):
     with tempfile.TemporaryDirectory() as folder:
         mp.spawn(_worker, args=(world, folder, n, epochs, repeats, module), nprocs=world, join=True)
         return json.loads(Path(folder, "result.json").read_text())
+
+
+def rows(n, epochs, repeats):
+    """bench.py's rows (as dicts): distributed.fit on 1 and on 2 processes, or one row saying why not."""
+    if importlib.util.find_spec("torch_neuron.distributed") is None:
+        return [dict(id="dist/skipped@cpu", workload="dist", what="torch_neuron.distributed.fit", device="cpu",
+                     note="skipped: torch_neuron/distributed.py does not exist yet")]
+    out = []
+    for p in (1, 2):
+        row = dict(id=f"dist/{p}proc@cpu", workload="dist", device="cpu",
+                   what=f"distributed.fit, {p} process{'es' * (p > 1)} (gloo)")
+        try:
+            r = measure(n, epochs, p, repeats)
+        except Exception as e:  # whatever failed in a spawned process: its last line (the child's error), go on
+            row["error"] = [line for line in f"{type(e).__name__}: {e}".splitlines() if line.strip()][-1][:200]
+        else:
+            row.update(median_s=statistics.median(r["times"]), calls=len(r["times"]),
+                       result=[r["w"], r["b"]], note=f"{r['threads']} torch thread(s) a process")
+        out.append(row)
+    if all(r.get("median_s") for r in out):
+        out[1]["note"] += f"; speed-up over 1 process: {out[0]['median_s'] / out[1]['median_s']:.2f}×"
+    return out

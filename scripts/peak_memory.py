@@ -61,7 +61,7 @@ def describe(m):
              for r in m["runs"]]
     if "slope_bytes_per_sample" in m:
         lines.append(f"linear fit over the sizes: rise ≈ {m['intercept_bytes'] / 2**20:.1f} MiB "
-                     f"+ {m['slope_bytes_per_sample']:.1f} B × n")
+                     f"+ {m['slope_bytes_per_sample']:.1f} B × n (n samples)")
     return lines
 
 
