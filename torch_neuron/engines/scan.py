@@ -27,6 +27,11 @@ def block_maps(x, y, lr):
     linear in (w, b, y), so running it from the basis points (w, b, y-scale) = e₁, e₂, e₃ gives the three
     columns of the block's map: all blocks and all neurons at once.
     """
+    return _block_rows(x, y, lr).movedim((0, 1), (-2, -1))
+
+
+def _block_rows(x, y, lr):
+    # block_maps in the layout the tree works in: (3 rows, 3 columns, ..., q), the maps innermost
     ndim = len(torch.broadcast_shapes(x.shape[:-3], y.shape[:-3], _shape(lr)))  # the neuron dims
     # The basis (point k = column k) goes in front of every neuron dim, so it never mixes with them,
     # and the block dim stays innermost, so each op runs along unbroken rows.
@@ -35,8 +40,7 @@ def block_maps(x, y, lr):
         lr = lr.unsqueeze(-1)  # (...) → (..., 1): one lr per neuron, the same for its q blocks
     for j in range(x.shape[-3]):
         w, b = sgd_step(w, b, x[..., j, :, :], y_scale.unsqueeze(-1) * y[..., j, :, :], lr)
-    rows = torch.stack((w, b, y_scale.expand_as(w)), -1)  # (3 columns, ..., q, 3 rows)
-    return rows.movedim(0, -1)
+    return torch.stack((w, b, y_scale.expand_as(w)))
 
 
 def step_maps(x, y, lr):
@@ -58,14 +62,20 @@ def fold(maps):
 
 
 def reduce_maps(M):
-    """Compose a row of maps in order, M[..., 0, :, :] first: (..., k, 3, 3) → (..., 3, 3), a tree of log₂ k levels."""
-    k = M.shape[-3]
+    """Compose a row of maps in order, M[..., 0, :, :] first: (..., k, 3, 3) → (..., 3, 3)."""
+    return _tree(M.movedim((-2, -1), (0, 1))).movedim((0, 1), (-2, -1))
+
+
+def _tree(P):
+    # (3, 3, ..., k) → (3, 3, ...): log₂ k levels, each composing neighbours as one broadcast product and sum.
+    # With the maps innermost every op is a plain vectorised loop; a batched 3×3 matmul costs ~10× more here.
+    k = P.shape[-1]
     pad = (1 << (k - 1).bit_length()) - k
     if pad:  # identities at the end, so every level pairs evenly
-        M = torch.cat((M, _eye(M).expand(*M.shape[:-3], pad, 3, 3)), -3)
-    while M.shape[-3] > 1:
-        M = M[..., 1::2, :, :] @ M[..., 0::2, :, :]
-    return M[..., 0, :, :]
+        P = torch.cat((P, _eye(P).view(3, 3, *[1] * (P.dim() - 2)).expand(*P.shape[:-1], pad)), -1)
+    while P.shape[-1] > 1:
+        P = (P[:, :, None, ..., 1::2] * P[None, ..., 0::2]).sum(1)  # Σⱼ second[i, j]·first[j, l]
+    return P[..., 0]
 
 
 def prefix_maps(M):
@@ -79,7 +89,8 @@ def prefix_maps(M):
 
 def apply_map(M, w, b):
     """θ' = A·θ + c for θ = (w, b) → (w', b'), broadcasting M's neuron dims against w's and b's."""
-    return M[..., 0, 0] * w + M[..., 0, 1] * b + M[..., 0, 2], M[..., 1, 0] * w + M[..., 1, 1] * b + M[..., 1, 2]
+    (a, a2, c), (d, d2, f) = (row.unbind(-1) for row in M[..., :2, :].unbind(-2))
+    return a * w + a2 * b + c, d * w + d2 * b + f
 
 
 def repeat_map(M, w, b, *, epochs, history):
@@ -113,12 +124,12 @@ def epoch_map(x, y, lr, batch_size):
 
     parts = []
     if q:
-        parts.append(reduce_maps(block_maps(*blocks(0, q, steps, m), lr)))
+        parts.append(_tree(_block_rows(*blocks(0, q, steps, m), lr)))
     if r:  # the batches left over: one block of r steps
-        parts.append(block_maps(*blocks(q * steps * m, 1, r, m), lr)[..., 0, :, :])
+        parts.append(_block_rows(*blocks(q * steps * m, 1, r, m), lr)[..., 0])
     if tail:  # the short last batch
-        parts.append(block_maps(*blocks(k * m, 1, 1, tail), lr)[..., 0, :, :])
-    return fold(parts)
+        parts.append(_block_rows(*blocks(k * m, 1, 1, tail), lr)[..., 0])
+    return fold([P.movedim((0, 1), (-2, -1)) for P in parts])
 
 
 def fit_scan(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history):
