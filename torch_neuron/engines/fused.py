@@ -8,11 +8,16 @@ a row shared by many neurons is read where it lies (row start repeated: stride 0
 Used on CUDA, or on CPU under Triton's interpreter (TRITON_INTERPRET=1 before this module is
 imported: @triton.jit reads it then); scan.epoch_map decides. Needs Triton.
 """
+import os
+
 import torch
 import triton
 import triton.language as tl
 
-TILE = 2048  # samples per program: big enough to amortise the scan, small enough for registers
+# Samples per program: on a GPU big enough to amortise the scan, small enough for registers. The
+# interpreter runs a scan one lane at a time in Python (~0.5 ms a lane), so there padding is costly,
+# and small tiles make small test data cross tiles and fold levels.
+TILE = 16 if os.environ.get("TRITON_INTERPRET") == "1" else 2048
 
 
 @triton.jit
