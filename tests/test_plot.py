@@ -1,5 +1,9 @@
-"""torch_neuron.plot: real PNGs of the stated size, drawn from the fit's own history, touching nothing."""
+"""torch_neuron.plot: real PNGs of the stated size, drawn from the fit's own history, touching nothing;
+in English by default, in Korean (lang='ko') without a missing glyph and without touching the global rcParams."""
+import re
+import string
 import struct
+import subprocess
 import sys
 import warnings
 
@@ -12,7 +16,8 @@ import torch_neuron as tn
 pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure  # noqa: E402
 
-from torch_neuron import plot  # noqa: E402
+from torch_neuron import fonts, labels, plot  # noqa: E402
+from torch_neuron.cli import main  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -131,18 +136,15 @@ def test_loss_curve_goes_log_when_the_loss_spans_more_than_a_decade(noiseless_fi
 
 
 def test_loss_curve_without_loss_is_a_clear_error(book_fit):
-    x, y, _, _ = book_fit
-    chunked = tn.fit_chunks([(x, y)], epochs=3, history=True, dtype=torch.float64).history
+    _, _, _, history = book_fit
     with pytest.raises(ValueError, match="no loss"):
-        plot.draw_loss_curve(axes(), chunked)
+        plot.draw_loss_curve(axes(), history._replace(loss=None))
 
 
-def test_plot_fit_computes_the_loss_a_chunked_history_lacks(tmp_path, book_fit):
-    x, y, _, _ = book_fit
-    chunked = tn.fit_chunks([(x[:200], y[:200]), (x[200:], y[200:])], epochs=5, history=True,
-                            dtype=torch.float64).history
-    assert chunked.loss is None
-    assert png_size(plot.plot_fit(tmp_path / "c.png", x, y, chunked, size=(10, 3.5), dpi=30)) == (300, 105)
+def test_plot_fit_computes_the_loss_a_history_lacks(tmp_path, book_fit):
+    x, y, _, history = book_fit
+    assert png_size(plot.plot_fit(tmp_path / "c.png", x, y, history._replace(loss=None), size=(10, 3.5),
+                                  dpi=30)) == (300, 105)
 
 
 def test_data_panel_draws_the_data_and_the_first_and_last_epoch_lines(book_fit):
@@ -211,3 +213,149 @@ def test_missing_matplotlib_is_a_clear_import_error(monkeypatch, tmp_path, book_
     with pytest.raises(ImportError, match=r"pip install 'torch_neuron\[plot\]'"):
         call(tmp_path, x, y, history)
     assert not (tmp_path / "f.png").exists()
+
+
+# --- lang: English by default, Korean in NanumGothic from the ko extra, the caller's rcParams untouched ---
+
+HANGUL = re.compile("[\uac00-\ud7a3]")
+GLYPH_MISSING = r"(?s).*Glyph.*missing from font"
+
+
+def korean_font_installed():
+    try:
+        fonts.korean_font_path()
+    except ImportError:
+        return False
+    return True
+
+
+needs_ko = pytest.mark.skipif(not korean_font_installed(), reason="the ko extra (koreanize-matplotlib) is not installed")
+
+
+def all_text(fig):
+    """Every non-empty string drawn on the figure: titles, labels, legends, annotations, captions."""
+    from matplotlib.text import Text
+    return [t.get_text() for t in fig.findobj(Text) if t.get_text().strip()]
+
+
+def test_words_have_the_same_keys_and_fields_in_both_languages():
+    fields = {lang: {k: sorted(f for _, f, _, _ in string.Formatter().parse(v) if f) for k, v in table.items()}
+              for lang, table in labels.WORDS.items()}
+    assert fields["ko"] == fields["en"]
+    assert all(HANGUL.search(v) for v in labels.KO.values() if re.search("[A-Za-z]{4}", v.replace("SGD", "")))
+
+
+def test_english_is_the_default_and_has_no_hangul(book_fit):
+    x, y, _, history = book_fit
+    ax = axes()
+    plot.draw_loss_surface(ax, x, y, history, grid=20)
+    texts = all_text(ax.figure)
+    assert "Loss surface L(w, b) and the path of (w, b)" in texts
+    assert not any(HANGUL.search(t) for t in texts)
+
+
+@needs_ko
+@pytest.mark.parametrize("draw", ["data", "loss", "surface"])
+def test_lang_ko_writes_korean_titles_labels_and_legends(book_fit, draw):
+    x, y, _, history = book_fit
+    ax = axes()
+    {"data": lambda: plot.draw_data_and_lines(ax, x, y, history, lang="ko"),
+     "loss": lambda: plot.draw_loss_curve(ax, history, best=2000.0, lang="ko"),
+     "surface": lambda: plot.draw_loss_surface(ax, x, y, history, grid=20, lang="ko")}[draw]()
+    assert HANGUL.search(ax.get_title())
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend and all(HANGUL.search(t) or t.startswith("$") for t in legend[:1])
+    assert any(HANGUL.search(t) for t in legend)
+
+
+@needs_ko
+def test_korean_panels_on_axes_made_outside_are_drawn_in_nanumgothic(tmp_path, book_fit):
+    """An Axes' title is made with the Axes, in the default font: the panel must give it the Korean one."""
+    from matplotlib import font_manager
+    x, y, _, history = book_fit
+    fig = Figure(figsize=(12, 3.5), dpi=30)
+    ax_data, ax_loss, ax_surf = fig.subplots(1, 3)
+    plot.draw_data_and_lines(ax_data, x, y, history, lang="ko")
+    plot.draw_loss_curve(ax_loss, history, lang="ko")
+    plot.draw_loss_surface(ax_surf, x, y, history, grid=20, lang="ko")
+    for ax in (ax_data, ax_loss, ax_surf):
+        assert font_manager.findfont(ax.title.get_fontproperties()) == fonts.korean_font_path()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig.savefig(tmp_path / "panels.png")  # outside any rc_context
+
+
+@needs_ko
+@pytest.mark.parametrize("picture", ["fit", "limit_cycle"])
+def test_korean_pictures_have_no_missing_glyph(tmp_path, book_fit, picture):
+    """matplotlib warns 'Glyph … missing from font(s)' for every character it draws as a box: here an error."""
+    x, y, _, history = book_fit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        if picture == "fit":
+            plot.plot_fit(tmp_path / "k.png", x, y, history, size=(12, 4), dpi=40, lang="ko")
+        else:
+            plot.plot_limit_cycle(tmp_path / "k.png", x, y, history, size=(12, 4), dpi=40, lang="ko")
+    assert png_size(tmp_path / "k.png") == (480, 160)
+
+
+def test_the_glyph_check_can_fail(tmp_path):
+    """The control for the test above: Korean in the default font does warn, so that test could fail."""
+    fig = Figure()
+    fig.text(0.5, 0.5, "손실 곡면")
+    with pytest.warns(UserWarning, match=GLYPH_MISSING):
+        fig.savefig(tmp_path / "boxes.png")
+
+
+@needs_ko
+def test_importing_and_drawing_leave_the_global_rcparams_as_they_were(tmp_path):
+    """In a fresh interpreter: rcParams after importing every module and drawing in Korean = before."""
+    code = f"""
+import sys, matplotlib
+before = dict(matplotlib.rcParams)
+import torch_neuron, torch_neuron.plot, torch_neuron.fonts, torch_neuron.animate
+x = torch_neuron.load_diabetes().data[:, 2]; y = torch_neuron.load_diabetes().target
+h = torch_neuron.Neuron().fit(x, y, epochs=2, history=True)
+torch_neuron.plot.plot_fit({str(tmp_path / "k.png")!r}, x, y, h, size=(8, 3), dpi=30, lang="ko")
+assert dict(matplotlib.rcParams) == before, "rcParams changed"
+assert "koreanize_matplotlib" not in sys.modules, "the font package was imported (it sets rcParams)"
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_missing_korean_font_is_a_clear_error_naming_the_extra(monkeypatch, tmp_path, book_fit):
+    x, y, _, history = book_fit
+    monkeypatch.setitem(sys.modules, fonts.FONT_PACKAGE, None)  # what find_spec sees when it is not installed
+    with pytest.raises(ImportError, match=re.escape("pip install 'torch_neuron[ko]'")):
+        plot.plot_fit(tmp_path / "k.png", x, y, history, lang="ko")
+    assert not (tmp_path / "k.png").exists()
+
+
+def test_an_unknown_lang_is_a_clear_error(tmp_path, book_fit):
+    x, y, _, history = book_fit
+    with pytest.raises(ValueError, match="lang must be one of 'en', 'ko', got 'fr'"):
+        plot.plot_fit(tmp_path / "f.png", x, y, history, lang="fr")
+    assert not (tmp_path / "f.png").exists()
+
+
+@needs_ko
+def test_train_plot_lang_ko_draws_korean_without_missing_glyphs(tmp_path, capsys):
+    with warnings.catch_warnings(), pytest.raises(SystemExit) as exit_info:
+        warnings.simplefilter("error")
+        main(["train", "--epochs", "3", "--plot", str(tmp_path / "k.png"), "--lang", "ko"])
+    assert exit_info.value.code == 0
+    assert png_size(tmp_path / "k.png") == (1500, 450)
+    assert f"plot: {tmp_path / 'k.png'}" in capsys.readouterr().out
+
+
+def test_train_lang_ko_without_the_font_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, fonts.FONT_PACKAGE, None)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--plot", str(tmp_path / "k.png"), "--lang", "ko"])
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 2 and out == ""
+    assert err.startswith("torch-neuron: error: ") and err.count("\n") == 1
+    assert "pip install 'torch_neuron[ko]'" in err
+    assert not (tmp_path / "k.png").exists()

@@ -10,7 +10,7 @@ import torch
 
 from .canvas import (DATA_COLOR, OPT_COLOR, SGD_COLOR, checked_data, cpu64, draw_contours, equation, history_arrays,
                      least_squares, new_figure, require_matplotlib)
-from .fonts import rc_context
+from .fonts import rc_context, set_font
 from .functional import sgd_step
 from .labels import words
 
@@ -114,6 +114,7 @@ def draw_descent(fig, x, y, path, *, batch_size=1, xlabel="x", ylabel="y", lang=
         ax_surf.legend(loc="lower right", fontsize=8.5, framealpha=0.92)
         what = t["sample_by_sample"] if batch_size == 1 else t["batch_by_batch"].format(batch=batch_size)
         title = fig.suptitle(" \n ", fontsize=12.5)
+        set_font(fig, lang)
     n_steps, n_epochs = int(path.step.max()), int(path.epoch[-1])
     head = t["anim_title"].format(what=what)
 

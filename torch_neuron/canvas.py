@@ -4,7 +4,7 @@ the least-squares optimum, and the contours of the loss surface.
 import torch
 
 from . import validate
-from .fonts import rc_context
+from .fonts import rc_context, set_font
 from .labels import words
 from .training import epoch_losses
 
@@ -114,6 +114,7 @@ def draw_contours(ax, x, y, ws, bs, *, grid=240, colorbar=True, lang="en"):
             bar = ax.figure.colorbar(filled, ax=ax, pad=0.02, fraction=0.05)
             bar.set_label(words(lang)["surface_bar"])
             bar.set_ticks(levels[::3], labels=[fmt_num(v) for v in levels[::3]], fontsize=8)
+            set_font(bar.ax, lang)
         ax.set_xlim(w_lo, w_hi)
         ax.set_ylim(b_lo, b_hi)
     return {"filled": filled, "contours": lines}

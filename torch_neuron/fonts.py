@@ -11,6 +11,7 @@ import os
 
 LANGS = ("en", "ko")
 FONT_PACKAGE, FONT_FILE, FONT_NAME = "koreanize_matplotlib", "NanumGothic.ttf", "NanumGothic"
+KO_FAMILY = [FONT_NAME, "DejaVu Sans"]  # DejaVu Sans for the few signs NanumGothic lacks (−, ŷ)
 MISSING_KO = ("Korean text needs the NanumGothic font: pip install 'torch_neuron[ko]' "
               "(or draw in English with lang='en')")
 
@@ -46,6 +47,7 @@ def rc_context(lang="en"):
 
     ko: NanumGothic first, then DejaVu Sans for the few signs NanumGothic lacks (−, ŷ), so no glyph
     is missing (glyph fallback needs matplotlib ≥ 3.6). en: the caller's settings, untouched.
+    Texts made before (an Axes' title, made with the Axes) keep their font: see set_font.
     """
     check_lang(lang)
     import matplotlib
@@ -55,5 +57,19 @@ def rc_context(lang="en"):
             yield
         return
     _register(korean_font_path())
-    with matplotlib.rc_context({"font.family": [FONT_NAME, "DejaVu Sans"]}):
+    with matplotlib.rc_context({"font.family": KO_FAMILY}):
         yield
+
+
+def set_font(artist, lang):
+    """Give every text already on artist (an Axes, a Figure) the font for lang; 'en' changes nothing.
+
+    A text's font is fixed when the text is made, so an Axes made outside rc_context('ko') would
+    draw its Korean title in the default font, as boxes.
+    """
+    if check_lang(lang) == "en":
+        return
+    from matplotlib.text import Text
+
+    for text in artist.findobj(Text):
+        text.set_fontfamily(KO_FAMILY)

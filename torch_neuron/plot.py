@@ -10,7 +10,7 @@ Re-exported here: plot_limit_cycle and one_more_epoch (limit_cycle.py), animate_
 from .animate import animate_fit  # noqa: F401  (re-exported)
 from .canvas import (DATA_COLOR, FIRST_COLOR, OPT_COLOR, SGD_COLOR, checked_data, cpu64, draw_contours, equation,
                      fmt_num, history_arrays, least_squares, loss_at, new_figure, numpy64, require_matplotlib)
-from .fonts import rc_context
+from .fonts import rc_context, set_font
 from .labels import words
 from .limit_cycle import one_more_epoch, plot_limit_cycle  # noqa: F401  (re-exported)
 from .training import epoch_losses
@@ -48,6 +48,7 @@ def draw_data_and_lines(ax, x, y, history, *, xlabel="x", ylabel="y", optimum=Tr
         ax.set_ylabel(ylabel)
         ax.set_title(t["data_title"])
         ax.legend(loc="upper left", fontsize=8.5, framealpha=0.9)
+        set_font(ax, lang)
     return artists
 
 
@@ -84,6 +85,7 @@ def draw_loss_curve(ax, history, *, best=None, lang="en"):
         ax.set_title(t["loss_title"].format(loss=fmt_num(loss[-1])))
         ax.grid(alpha=0.3)
         ax.legend(loc="upper right", fontsize=8.5, framealpha=0.9)
+        set_font(ax, lang)
     return artists
 
 
@@ -116,6 +118,7 @@ def draw_loss_surface(ax, x, y, history, *, w0=1.0, b0=1.0, grid=240, colorbar=T
         ax.set_ylabel(t["b_axis"])
         ax.set_title(t["surface_title"])
         ax.legend(loc="lower right", fontsize=8, framealpha=0.92)
+        set_font(ax, lang)
     return artists
 
 
