@@ -4,30 +4,39 @@
     torch-neuron check [--device auto] [--dtype float64]
     torch-neuron predict --load m.pt (--x 0.05 0.1 | --csv data.csv --x COL)
 
-Errors (a missing device or file, a bad column or value, divergence) print one line,
-`torch-neuron: error: …`, on stderr and exit with status 2; `check` exits 1 when a check fails.
+Errors of input (a missing device or file, a bad column or value, divergence, a missing optional extra)
+print one line, `torch-neuron: error: …`, on stderr and exit with status 2; `check` exits 1 when a
+check fails. Any other error is a bug and shows its traceback.
+
+Under torchrun (torchrun --nproc-per-node N -m torch_neuron train …) each process fits its own part
+of the data, a --csv file's byte range, with torch_neuron.distributed; rank 0 alone prints and writes.
 """
 import argparse
 import contextlib
-import csv
 import json
 import math
 import os
 import sys
 import time
+from typing import NamedTuple, Optional
 
 import torch
+import torch.distributed as dist
 
 import torch_neuron as tn
+from . import distributed
 from . import functional as F
+from .csvfile import CsvFile, Reservoir, Stream, read_csv
 from .data import feature_index
 from .devices import get_device
-from .engines import choose_engine
 from .modelfile import load, save
+from .moments import Moments
+from .training import History, TrainingDiverged
 
 PROG = "torch-neuron"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 SLOW_ENGINES, SLOW_STEPS = ("loop", "autograd"), 20_000  # ~1 s and more: worth a progress bar
+PLOT_POINTS = 20_000  # --plot of a streamed file or a sharded fit draws a uniform sample of this many rows
 
 
 class Parser(argparse.ArgumentParser):
@@ -95,91 +104,31 @@ def build_parser():
     return parser
 
 
-def read_csv(path, columns):
-    """(names, values) of the given columns (header names or indices) of a CSV file with a header row.
-
-    values: one float64 tensor per column. Any cell that is not a finite number is an error naming its line.
-    """
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = [(line, row) for line, row in _numbered(csv.reader(f)) if any(cell.strip() for cell in row)]
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a text CSV file (it is not UTF-8)") from None
-    except csv.Error as e:
-        raise ValueError(f"{path}: not a valid CSV file ({e})") from None
-    if not rows:
-        raise ValueError(f"{path}: the file is empty: a header row and data rows are needed")
-    header = [cell.strip() for cell in rows[0][1]]
-    if all(_is_number(cell) for cell in header):
-        raise ValueError(f"{path}: the first row must be a header of column names, got numbers: {','.join(header)}")
-    if len(rows) == 1:
-        raise ValueError(f"{path}: no data rows after the header")
-    try:
-        indices = [feature_index(col, header) for col in columns]
-    except ValueError as e:
-        raise ValueError(f"{path}: {e}") from None
-    out = [[] for _ in columns]
-    for line, row in rows[1:]:
-        if len(row) != len(header):
-            fields = f"{len(row)} field{'s' * (len(row) != 1)}"
-            raise ValueError(f"{path}, line {line}: {fields}, but the header has {len(header)}")
-        for values, i in zip(out, indices):
-            cell = row[i].strip()
-            if not _is_number(cell) or not math.isfinite(float(cell)):
-                raise ValueError(f"{path}, line {line}, column {header[i]!r}: {cell!r} is not a finite number")
-            values.append(float(cell))
-    return [header[i] for i in indices], [torch.tensor(v, dtype=torch.float64) for v in out]
-
-
-def _numbered(reader):
-    for row in reader:
-        yield reader.line_num, row
-
-
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def train(args):
-    """train: fit, then print w, b, the final loss and the run's settings (or JSON); save and plot if asked."""
+    """train: fit, then print w, b, the final loss and the run's settings (or JSON); save and plot if asked.
+
+    A --csv file is streamed in chunks (memory per chunk, not per file) unless the fit needs every sample
+    at once (--shuffle, --engine loop or autograd, --animate). Under torchrun each rank fits its own
+    part of the data (torch_neuron.distributed); rank 0 alone prints and writes files.
+    """
     dtype = DTYPES[args.dtype]
     device = get_device(args.device, dtype=dtype)
-    engine = choose_engine(args.engine)
-    if args.csv is None:
-        if args.x is not None or args.y is not None:
-            raise ValueError("--x and --y choose columns of a --csv file; for the bundled data use --feature")
-        ds = tn.load_diabetes()
-        i = feature_index(args.feature, ds.feature_names)
-        x, y, xname, yname = ds.data[:, i], ds.target, ds.feature_names[i], "target"
-    else:
-        if args.x is None or args.y is None:
-            raise ValueError("--csv needs --x COLUMN and --y COLUMN")
-        (xname, yname), (x, y) = read_csv(args.csv, [args.x, args.y])
-    x, y = x.to(device=device, dtype=dtype), y.to(device=device, dtype=dtype)
-    n = x.shape[0]
-
-    steps = -(-n // max(args.batch_size, 1)) * max(args.epochs, 0)
-    progress = not (args.quiet or args.json) and engine in SLOW_ENGINES and steps >= SLOW_STEPS
+    engine = "scan" if args.engine == "auto" else args.engine  # auto is scan (engines.choose_engine)
+    if args.csv is None and (args.x is not None or args.y is not None):
+        raise ValueError("--x and --y choose columns of a --csv file; for the bundled data use --feature")
+    if args.csv is not None and (args.x is None or args.y is None):
+        raise ValueError("--csv needs --x COLUMN and --y COLUMN")
     if args.lang == "ko" and (args.plot or args.animate):
         from .fonts import korean_font_path
         korean_font_path()  # a missing font extra is an error before the fit, not after it
-    neuron = tn.Neuron(device=device, dtype=dtype)
-    # warm-up: a 1-epoch fit on two samples first, so the time below is the fit's, not the first call's
-    # one-off setup (lazy kernel and CUDA initialisation: up to seconds on a GPU)
-    with contextlib.suppress(ValueError, FloatingPointError):  # any problem is the real fit's to report
-        tn.Neuron(device=device, dtype=dtype).fit(x[:2], y[:2], epochs=1, lr=1e-3, engine=engine)
-    start = time.perf_counter()
-    history = neuron.fit(x, y, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, shuffle=args.shuffle,
-                         seed=args.seed, engine=engine, history=bool(args.plot or args.animate),
-                         progress=progress)
-    seconds = time.perf_counter() - start  # fit ends in a host sync (its finiteness check): the time is real
+    with _process_group(device) as (device, rank, world):
+        fitted = _fit(args, dtype, device, engine, rank, world)
+    if rank:
+        return 0
+    neuron = tn.Neuron(fitted.w, fitted.b, device=device, dtype=dtype)
+    x, y, history, n, seconds, loss = fitted.x, fitted.y, fitted.history, fitted.n, fitted.seconds, fitted.loss
+    xname, yname = fitted.names
     w, b = neuron.w.item(), neuron.b.item()
-    with torch.no_grad():
-        loss = F.mean_loss(x, y, neuron.w, neuron.b).item()
 
     if args.save:
         save(neuron, args.save)
@@ -194,6 +143,8 @@ def train(args):
     result = dict(w=w, b=b, loss=loss, device=str(neuron.w.device), dtype=args.dtype, epochs=args.epochs,
                   engine=engine, seconds=seconds, n=n, lr=args.lr, batch_size=args.batch_size, shuffle=args.shuffle,
                   seed=args.seed, x=xname, y=yname, save=args.save, plot=args.plot, animate=args.animate)
+    if world:
+        result["world_size"] = world
     if args.json:
         print(json.dumps(result))
     elif not args.quiet:
@@ -206,6 +157,123 @@ def train(args):
             if path:
                 print(f"{what}: {path}")
     return 0
+
+
+class _Fitted(NamedTuple):
+    """A fit as train reports it: w, b, the loss after it, n, the history, the points to draw, the time."""
+    w: torch.Tensor
+    b: torch.Tensor
+    loss: float
+    n: int
+    history: Optional[History]
+    x: torch.Tensor  # every sample, or a uniform sample of them (PLOT_POINTS) when streamed or sharded
+    y: torch.Tensor
+    seconds: float
+    names: tuple
+
+
+@contextlib.contextmanager
+def _process_group(device):
+    """(device, rank, world): (device, 0, None) in one process. Under torchrun: the default process group,
+    made here and ended on the way out, and the CUDA device of this process's local rank."""
+    if not distributed.launched():
+        yield device, 0, None
+        return
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    made = distributed.init(device)
+    try:
+        yield device, dist.get_rank(), dist.get_world_size()
+    finally:
+        if made:
+            dist.destroy_process_group()
+
+
+def _fit(args, dtype, device, engine, rank, world):
+    """Read the data (all of it, or this rank's part under torchrun) and fit it, in memory or streamed."""
+    settings = dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size)
+    in_memory = args.csv is None or args.shuffle or engine != "scan" or bool(args.animate)
+    if world and engine != "scan":
+        raise ValueError(f"--engine {engine} runs in one process; under torchrun the fit is the sharded scan")
+    if world and args.animate:
+        raise ValueError("--animate runs in one process, not under torchrun")
+    if world:  # a rank that cannot read its part stops every rank, at once
+        error = data = None
+        try:
+            data = _data(args, dtype, device, in_memory, rank, world)
+        except distributed.ERRORS as e:
+            error = e
+        distributed.check_all(error)
+    else:
+        data = _data(args, dtype, device, in_memory, rank, world)
+    names, source = data
+    history = bool(args.plot or args.animate)
+
+    if world is None and in_memory:  # the book's way: Neuron.fit on every sample
+        x, y = source
+        n = x.shape[0]
+        steps = -(-n // args.batch_size) * args.epochs if args.batch_size > 0 else 0
+        progress = not (args.quiet or args.json) and engine in SLOW_ENGINES and steps >= SLOW_STEPS
+        neuron = tn.Neuron(device=device, dtype=dtype)
+        # warm-up: a 1-epoch fit on two samples first, so the time below is the fit's, not the first call's
+        # one-off setup (lazy kernel and CUDA initialisation: up to seconds on a GPU)
+        with contextlib.suppress(ValueError, FloatingPointError):  # any problem is the real fit's to report
+            tn.Neuron(device=device, dtype=dtype).fit(x[:2], y[:2], epochs=1, lr=1e-3, engine=engine)
+        start = time.perf_counter()
+        history = neuron.fit(x, y, shuffle=args.shuffle, seed=args.seed, engine=engine, history=history,
+                             progress=progress, **settings)
+        seconds = time.perf_counter() - start  # fit ends in a host sync (its finiteness check): the time is real
+        with torch.no_grad():
+            loss = F.mean_loss(x, y, neuron.w, neuron.b).item()
+        return _Fitted(neuron.w.detach(), neuron.b.detach(), loss, n, history, x, y, seconds, names)
+
+    start = time.perf_counter()
+    if world is None:  # a file streamed through fit_chunks: the time includes reading it
+        result = tn.fit_chunks(source, history=history, dtype=dtype, device=device, **settings)
+        moments, sample = source.moments, source.sample.rows
+    elif in_memory:  # this rank's samples in memory (a shuffled order moves them between ranks)
+        x, y = source
+        result = distributed.fit(x, y, shuffle=args.shuffle, seed=args.seed, history=history, **settings)
+        reservoir = Reservoir(PLOT_POINTS if args.plot else 0, args.seed + rank)
+        reservoir.add(x, y)
+        moments = distributed.gather_moments(Moments.of(x, y) if len(x) else None, dtype=dtype, device=device)
+        sample = reservoir.rows
+    else:  # this rank's byte range streamed; batches of more than one sample need its row count first
+        count = (lambda: source.table.count_rows(source.start, source.end)) if args.batch_size > 1 else None
+        result = distributed.fit_chunks(source, n=count, history=history, dtype=dtype, device=device, **settings)
+        moments = distributed.gather_moments(source.moments, dtype=dtype, device=device)
+        sample = source.sample.rows
+    seconds = time.perf_counter() - start
+    if world and args.plot:  # the sample of the whole data: the smallest keys of every rank's sample
+        sample = distributed.Comm().gather_rows(sample)
+        sample = sample[sample[:, 0].argsort()[:PLOT_POINTS]]
+    if history:
+        history = History(result.history.w, result.history.b, moments.loss(result.history.w, result.history.b))
+    x, y = (sample[:, k].to(device=device, dtype=dtype) for k in (1, 2))
+    return _Fitted(result.w, result.b, moments.loss(result.w, result.b).item(), moments.n, history, x, y, seconds,
+                   names)
+
+
+def _data(args, dtype, device, in_memory, rank, world):
+    """((x name, y name), data): x, y tensors (this rank's contiguous part under torchrun), or a csvfile.Stream."""
+    if args.csv is None:
+        ds = tn.load_diabetes()
+        i = feature_index(args.feature, ds.feature_names)
+        x, y = ds.data[:, i], ds.target
+        if world:
+            x, y = x.tensor_split(world)[rank], y.tensor_split(world)[rank]
+        return (ds.feature_names[i], "target"), (x.to(device=device, dtype=dtype), y.to(device=device, dtype=dtype))
+    table = CsvFile(args.csv)
+    indices = table.columns([args.x, args.y])
+    names = tuple(table.names[i] for i in indices)
+    start, end = table.byte_range(rank, world) if world else (None, None)
+    if in_memory:
+        values = torch.from_numpy(table.read(indices, start, end).T.copy()).to(device=device, dtype=dtype)
+        if not world and not values.shape[1]:
+            raise ValueError(f"{table.path}: no data rows after the header")
+        return names, (values[0], values[1])
+    return names, Stream(table, indices, start, end, dtype=dtype, device=device,
+                         sample=PLOT_POINTS if args.plot else 0, seed=args.seed + rank, empty_ok=bool(world))
 
 
 def check(args):
@@ -266,6 +334,18 @@ def _number(text):
         raise ValueError(f"--x: {text!r} is not a number (to read a column, add --csv PATH)") from None
 
 
+# What bad input raises: a bad value, file or setting (ValueError; ModelFileError is one, and an error
+# every rank agreed on), a file the system refuses (OSError), an lr that diverges, data too big for memory.
+BAD_INPUT = (ValueError, OSError, TrainingDiverged, MemoryError, torch.cuda.OutOfMemoryError)
+
+
+def _bad_input(error):
+    """Whether the user's input caused the error (one line, status 2), not a bug (a traceback)."""
+    if isinstance(error, ImportError):  # an optional extra not installed: its message says how to install it
+        return "pip install" in str(error)
+    return isinstance(error, BAD_INPUT)
+
+
 def _one_line(error):
     if isinstance(error, OSError) and error.strerror:
         return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
@@ -281,9 +361,11 @@ def main(argv=None):
     except BrokenPipeError:  # `torch-neuron … | head`: the reader left; stop quietly, as cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush cannot fail
         code = 1
-    except (ValueError, TypeError, FloatingPointError, OSError, ImportError) as e:
-        # ModelFileError is a ValueError and TrainingDiverged a FloatingPointError; ImportError: no matplotlib
-        print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
+    except Exception as e:
+        if not _bad_input(e):
+            raise  # a bug: its traceback is what a report needs
+        if os.environ.get("RANK", "0") == "0" or not distributed.launched():  # under torchrun rank 0 says it
+            print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
         code = 2
     except KeyboardInterrupt:
         code = 130

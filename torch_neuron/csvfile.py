@@ -12,8 +12,10 @@ import math
 import os
 
 import numpy as np
+import torch
 
 from .data import feature_index
+from .moments import Moments
 
 CHUNK_BYTES = 4 << 20  # ~100,000 rows of two numbers per chunk; the parser's memory is a few times this
 _BLANK_START = np.frombuffer(b', \t\r\n"\x0b\x0c', np.uint8)  # a blank row (no cell but spaces) begins so
@@ -80,9 +82,9 @@ class CsvFile:
                 total += len(starts)
         return total
 
-    def read(self, indices):
-        """Every row's values of the columns `indices`, in memory: (rows, len(indices)) float64."""
-        parts = list(self.chunks(indices))
+    def read(self, indices, start=None, end=None):
+        """The values of the columns `indices` in the rows of [start, end), in memory: (rows, len(indices)) float64."""
+        parts = list(self.chunks(indices, start, end))
         return np.concatenate(parts) if parts else np.empty((0, len(indices)))
 
     def _blocks(self, start, end, chunk_bytes):
@@ -149,9 +151,15 @@ def _plain(data, indices, fields):
     ends = np.flatnonzero(arr == 10)
     if len(ends) == 0 or ends[-1] != len(arr) - 1:  # the file's last line may end without a newline
         ends = np.append(ends, len(arr))
-    commas = np.searchsorted(np.flatnonzero(arr == 44), ends)
-    if not (np.diff(commas, prepend=0) == fields - 1).all():  # a short, long or blank row: Python names it
+    commas = np.flatnonzero(arr == 44)
+    # fields − 1 commas on every line: as many in all, the first of each line after the line before ends,
+    # the last before its own end (a short, long or blank row goes to Python, which names it)
+    if len(commas) != len(ends) * (fields - 1):
         return None
+    if fields > 1:
+        commas = commas.reshape(len(ends), fields - 1)
+        if not ((commas[1:, 0] > ends[:-1]).all() and (commas[:, -1] < ends).all()):
+            return None
     try:
         values = np.loadtxt(io.StringIO(data.decode("utf-8")), delimiter=",", usecols=indices, comments=None,
                             dtype=np.float64, ndmin=2)
@@ -171,43 +179,51 @@ def _is_number(text):
 def read_csv(path, columns):
     """(names, values) of the given columns (header names or indices) of a whole CSV file, in memory.
 
-    values: one float64 array per column. Any cell that is not a finite number is an error naming its line.
+    values: one float64 tensor per column. Any cell that is not a finite number is an error naming its line.
     """
     table = CsvFile(path)
     indices = table.columns(columns)
     values = table.read(indices)
     if not len(values):
         raise ValueError(f"{table.path}: no data rows after the header")
-    return [table.names[i] for i in indices], [values[:, k] for k in range(len(indices))]
+    return [table.names[i] for i in indices], [torch.from_numpy(values[:, k].copy()) for k in range(len(indices))]
+
+
+class Reservoir:
+    """A uniform sample of at most `size` rows of all rows added, kept as rows are added: the rows with the
+    smallest random keys (reservoir sampling). rows: (k, 3) [key, x, y], so samples of parts merge alike."""
+
+    def __init__(self, size, seed=0):
+        self.size, self.generator = size, torch.Generator().manual_seed(seed)
+        self.rows = torch.empty(0, 3, dtype=torch.float64)
+
+    def add(self, x, y):
+        keys = torch.rand(len(x), generator=self.generator, dtype=torch.float64)
+        rows = torch.cat((self.rows, torch.stack((keys, x.cpu().double(), y.cpu().double()), 1)))
+        self.rows = rows[rows[:, 0].topk(min(self.size, len(rows)), largest=False).indices.sort().values]
 
 
 class Stream:
     """Columns (x, y) of a CSV byte range as chunks of tensors for fit_chunks, read once each time it is iterated.
 
     On the way it counts the rows, merges their Moments (the loss of any w, b without the data) and
-    keeps a uniform sample of at most `sample` rows (reservoir sampling by random keys) for a picture.
+    keeps a Reservoir sample of at most `sample` rows for a picture. No rows at all is an error unless
+    empty_ok (one rank's part of a file may hold none).
     """
 
-    def __init__(self, table, indices, start=None, end=None, *, dtype, device, sample=0, seed=0):
+    def __init__(self, table, indices, start=None, end=None, *, dtype, device, sample=0, seed=0, empty_ok=False):
         self.table, self.indices, self.start, self.end = table, indices, start, end
-        self.dtype, self.device, self.size, self.seed = dtype, device, sample, seed
-        self.count, self.moments, self.sample = 0, None, None
+        self.dtype, self.device, self.empty_ok = dtype, device, empty_ok
+        self.count, self.moments, self.sample = 0, None, Reservoir(sample, seed)
 
     def __iter__(self):
-        import torch
-
-        from .moments import Moments
-        keys = torch.empty(0, dtype=torch.float64)
-        g = torch.Generator().manual_seed(self.seed)
         for values in self.table.chunks(self.indices, self.start, self.end):
             x, y = torch.from_numpy(values.T.copy()).to(device=self.device, dtype=self.dtype)
             self.count += len(values)
             m = Moments.of(x, y)
             self.moments = m if self.moments is None else self.moments.merge(m)
-            if self.size:  # the rows with the smallest random keys: a uniform sample, whatever the order
-                keys = torch.cat((keys, torch.rand(len(values), generator=g, dtype=torch.float64)))
-                rows = torch.from_numpy(values) if self.sample is None else torch.cat((self.sample, torch.from_numpy(values)))
-                keep = keys.topk(min(self.size, len(keys)), largest=False).indices.sort().values
-                keys, self.sample = keys[keep], rows[keep]
+            if self.sample.size:
+                self.sample.add(x, y)
             yield x, y
-        self.keys = keys
+        if not self.count and not self.empty_ok:
+            raise ValueError(f"{self.table.path}: no data rows after the header")
