@@ -1,5 +1,7 @@
 """torch_neuron.plot: real PNGs of the stated size, drawn from the fit's own history, touching nothing;
 in English by default, in Korean (lang='ko') without a missing glyph and without touching the global rcParams."""
+import contextlib
+import logging
 import re
 import string
 import struct
@@ -221,6 +223,16 @@ HANGUL = re.compile("[\uac00-\ud7a3]")
 GLYPH_MISSING = r"(?s).*Glyph.*missing from font"
 
 
+@contextlib.contextmanager
+def no_missing_glyph(caplog):
+    """Fail on every glyph matplotlib would draw as a box: the 'Glyph … missing from font' UserWarning (plain
+    text) is an error, and so is the "Font 'default' does not have a glyph" log record (text with $…$ math)."""
+    with warnings.catch_warnings(), caplog.at_level(logging.WARNING, logger="matplotlib"):
+        warnings.simplefilter("error")
+        yield
+    assert not [r.getMessage() for r in caplog.records if "glyph" in r.getMessage()]
+
+
 def korean_font_installed():
     try:
         fonts.korean_font_path()
@@ -269,7 +281,7 @@ def test_lang_ko_writes_korean_titles_labels_and_legends(book_fit, draw):
 
 
 @needs_ko
-def test_korean_panels_on_axes_made_outside_are_drawn_in_nanumgothic(tmp_path, book_fit):
+def test_korean_panels_on_axes_made_outside_are_drawn_in_nanumgothic(tmp_path, book_fit, caplog):
     """An Axes' title is made with the Axes, in the default font: the panel must give it the Korean one."""
     from matplotlib import font_manager
     x, y, _, history = book_fit
@@ -280,18 +292,18 @@ def test_korean_panels_on_axes_made_outside_are_drawn_in_nanumgothic(tmp_path, b
     plot.draw_loss_surface(ax_surf, x, y, history, grid=20, lang="ko")
     for ax in (ax_data, ax_loss, ax_surf):
         assert font_manager.findfont(ax.title.get_fontproperties()) == fonts.korean_font_path()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with no_missing_glyph(caplog):
         fig.savefig(tmp_path / "panels.png")  # outside any rc_context
 
 
 @needs_ko
 @pytest.mark.parametrize("picture", ["fit", "limit_cycle"])
-def test_korean_pictures_have_no_missing_glyph(tmp_path, book_fit, picture):
-    """matplotlib warns 'Glyph … missing from font(s)' for every character it draws as a box: here an error."""
+def test_korean_pictures_have_no_missing_glyph(tmp_path, book_fit, picture, caplog):
+    """matplotlib warns for every character it draws as a box: here an error (a negative b puts a minus sign
+    into the equations, the sign NanumGothic lacks)."""
     x, y, _, history = book_fit
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    history = history._replace(b=-history.b)
+    with no_missing_glyph(caplog):
         if picture == "fit":
             plot.plot_fit(tmp_path / "k.png", x, y, history, size=(12, 4), dpi=40, lang="ko")
         else:
@@ -299,12 +311,14 @@ def test_korean_pictures_have_no_missing_glyph(tmp_path, book_fit, picture):
     assert png_size(tmp_path / "k.png") == (480, 160)
 
 
-def test_the_glyph_check_can_fail(tmp_path):
-    """The control for the test above: Korean in the default font does warn, so that test could fail."""
+@pytest.mark.parametrize("text", ["손실 곡면", "$\\hat{y}$ = 914x + 123 손실"], ids=["plain", "math"])
+def test_the_glyph_check_can_fail(tmp_path, caplog, text):
+    """The control for the tests above: Korean in the default font is caught, in plain text and with $…$."""
     fig = Figure()
-    fig.text(0.5, 0.5, "손실 곡면")
-    with pytest.warns(UserWarning, match=GLYPH_MISSING):
-        fig.savefig(tmp_path / "boxes.png")
+    fig.text(0.5, 0.5, text)
+    with pytest.raises(AssertionError) if "$" in text else pytest.raises(UserWarning, match=GLYPH_MISSING):
+        with no_missing_glyph(caplog):
+            fig.savefig(tmp_path / "boxes.png")
 
 
 @needs_ko
@@ -341,9 +355,8 @@ def test_an_unknown_lang_is_a_clear_error(tmp_path, book_fit):
 
 
 @needs_ko
-def test_train_plot_lang_ko_draws_korean_without_missing_glyphs(tmp_path, capsys):
-    with warnings.catch_warnings(), pytest.raises(SystemExit) as exit_info:
-        warnings.simplefilter("error")
+def test_train_plot_lang_ko_draws_korean_without_missing_glyphs(tmp_path, capsys, caplog):
+    with no_missing_glyph(caplog), pytest.raises(SystemExit) as exit_info:
         main(["train", "--epochs", "3", "--plot", str(tmp_path / "k.png"), "--lang", "ko"])
     assert exit_info.value.code == 0
     assert png_size(tmp_path / "k.png") == (1500, 450)

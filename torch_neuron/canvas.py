@@ -51,7 +51,8 @@ def fmt_num(v):
 
 
 def equation(w, b):
-    return f"$\\hat{{y}}$ = {fmt_num(w)}x {'+' if b >= 0 else '−'} {fmt_num(abs(b))}"
+    # the sign inside $…$: the math font has '−', NanumGothic has not (and fallback stops at $…$ texts)
+    return f"$\\hat{{y}}$ = {fmt_num(w)}x {'+' if b >= 0 else '$-$'} {fmt_num(abs(b))}"
 
 
 def history_arrays(history):

@@ -1,6 +1,8 @@
 """The words on the pictures, in English and in Korean (the book's terms: 가중치, 절편, 에포크, 학습률 …).
 
 words(lang)[key] is a str.format template; the keys of both languages are the same (a test checks it).
+In a text with $…$ matplotlib draws the plain parts in the first font only (no fallback), and NanumGothic
+has no '−' (U+2212): there, minus signs go inside the $…$.
 """
 from .fonts import check_lang
 
@@ -15,7 +17,7 @@ EN = {
     "best_loss": "least-squares minimum ({loss})",
     "gap": "gap {gap}",
     "epoch": "epoch",
-    "mean_loss": "mean loss  ½(y − $\\hat{{y}}$)²",
+    "mean_loss": "mean loss  $½(y - \\hat{{y}})^2$",
     "loss_title": "Loss per epoch (last: {loss})",
     # plot_fit: loss surface
     "surface_bar": "mean loss L(w, b)",
@@ -68,7 +70,7 @@ KO = {
     "best_loss": "최소제곱 해의 손실 ({loss})",
     "gap": "차이 {gap}",
     "epoch": "에포크",
-    "mean_loss": "평균 손실  ½(y − $\\hat{{y}}$)²",
+    "mean_loss": "평균 손실  $½(y - \\hat{{y}})^2$",
     "loss_title": "에포크별 손실 (마지막: {loss})",
     "surface_bar": "평균 손실 L(w, b)",
     "path_epochs": "에포크마다의 (w, b)",
