@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -277,13 +278,24 @@ def table(rows, times):
     return out
 
 
+def code_version():
+    """The checkout's commit, and whether files differ from it: which code these numbers are for."""
+    git = partial(subprocess.run, capture_output=True, text=True, cwd=HERE.parent)
+    try:
+        head = git(["git", "rev-parse", "--short", "HEAD"]).stdout.strip()
+        dirty = git(["git", "status", "--porcelain", "--untracked-files=no"]).stdout.strip()
+    except OSError:  # no git here
+        head = ""
+    return f"commit {head}" + (" with uncommitted changes" if dirty else "") if head else "not a git checkout"
+
+
 def machine():
     cpu = platform.processor() or "unknown CPU"
     if os.path.exists("/proc/cpuinfo"):
         with open("/proc/cpuinfo") as f:
             cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
     return dict(cpu=cpu, cores=os.cpu_count(), torch=torch.__version__, threads=torch.get_num_threads(),
-                numpy=np.__version__, python=platform.python_version(),
+                numpy=np.__version__, python=platform.python_version(), load=os.getloadavg()[0], code=code_version(),
                 gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
 
 
@@ -297,6 +309,7 @@ def report(info, s, quick, rows, verdicts, memory, argv):
               "dist": f"Distributed: {s.dist_n:,} float64 samples × {s.epochs} epochs, 1 vs 2 local processes"}
     lines = [f"# torch_neuron benchmark: {info['cpu']}, {info['cores']} cores, torch {info['torch']} "
              f"({info['threads']} threads), GPU: {info['gpu'] or 'none'}", "",
+             f"Code: {info['code']}. Load average at the start: {info['load']:.1f}.", "",
              f"`python scripts/bench.py {' '.join(argv)}`: medians over blocked_autorange blocks "
              f"(min_run_time {s.min_run_time:g} s a row), IQR beside; a scaled row's times are multiplied up."]
     lines += ["", "**--quick: tiny sizes; this checks the script, not the speed.**"] if quick else []
