@@ -93,7 +93,7 @@ KO = {
     "cycle_mean": "에포크 평균 ({w:.1f}, {b:.1f})",
     "cycle_title": "한 에포크 더: 샘플마다의 (w, b) (학습률 = {lr:g})",
     "after_sample": "{k}번째 샘플 후: {eq}",
-    "lines_title": "마지막 {last}개 샘플 각각의 뒤의 직선 (점: 그 샘플)",
+    "lines_title": "마지막 {last}개 샘플로 한 번씩 갱신한 뒤의 직선 (점: 그 샘플)",
     "cycle_suptitle": "샘플마다 갱신하는 SGD가 멈추지 않는 이유: 한 번의 갱신은 방금 본 샘플 쪽으로 "
                       "직선을 (거의) 끌어당깁니다",
     "cycle_caption": "샘플 i 로 한 번 갱신하면 그 샘플의 오차는 $err_i\\,(1 - lr\\,(1 + x_i^2))$ 가 됩니다: "
