@@ -97,6 +97,8 @@ def repeat_map(M, w, b, *, epochs, history):
     """(w, b) after `epochs` applications of M, and the per-epoch (ws, bs) (..., epochs) when history, else None."""
     if not history:  # only the last epoch is wanted: a matrix power (repeated squaring) instead of a scan
         return (*apply_map(torch.linalg.matrix_power(M, epochs), w, b), None)
+    if not epochs:
+        return w, b, (w.unsqueeze(-1)[..., :0], b.unsqueeze(-1)[..., :0])
     ws, bs = apply_map(prefix_maps(M.unsqueeze(-3).expand(*M.shape[:-2], epochs, 3, 3)), w.unsqueeze(-1),
                        b.unsqueeze(-1))
     return ws[..., -1], bs[..., -1], (ws, bs)
