@@ -208,6 +208,10 @@ def _fit(args, dtype, device, engine, rank, world):
         data = _data(args, dtype, device, in_memory, rank, world)
     names, source = data
     history = bool(args.plot or args.animate)
+    # warm-up: a 1-epoch fit of two samples first, so the time below is the fit's, not the first call's
+    # one-off setup (lazy imports, kernels and CUDA initialisation: up to seconds on a GPU)
+    tn.Neuron(device=device, dtype=dtype).fit([0.1, 0.2], [1.0, 2.0], epochs=1, lr=1e-3, engine=engine)
+    tn.fit_chunks([([0.1, 0.2], [1.0, 2.0])], epochs=1, lr=1e-3, dtype=dtype, device=device)
 
     if world is None and in_memory:  # the book's way: Neuron.fit on every sample
         x, y = source
@@ -215,10 +219,6 @@ def _fit(args, dtype, device, engine, rank, world):
         steps = -(-n // args.batch_size) * args.epochs if args.batch_size > 0 else 0
         progress = not (args.quiet or args.json) and engine in SLOW_ENGINES and steps >= SLOW_STEPS
         neuron = tn.Neuron(device=device, dtype=dtype)
-        # warm-up: a 1-epoch fit on two samples first, so the time below is the fit's, not the first call's
-        # one-off setup (lazy kernel and CUDA initialisation: up to seconds on a GPU)
-        with contextlib.suppress(ValueError, FloatingPointError):  # any problem is the real fit's to report
-            tn.Neuron(device=device, dtype=dtype).fit(x[:2], y[:2], epochs=1, lr=1e-3, engine=engine)
         start = time.perf_counter()
         history = neuron.fit(x, y, shuffle=args.shuffle, seed=args.seed, engine=engine, history=history,
                              progress=progress, **settings)

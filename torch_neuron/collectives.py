@@ -105,7 +105,7 @@ class Comm:
             r = failed[0]
             text = bytes(rows[r][len(head):len(head) + table[r][1]].tolist()).decode(errors="replace")
             also = f" (and on rank{'s' * (len(failed) > 2)} {', '.join(map(str, failed[1:]))})" if failed[1:] else ""
-            raise ERRORS[table[r][0] - 1](f"rank {r} of {self.world}: {text}{also}")
+            raise ERRORS[table[r][0] - 1](f"rank {r} of {self.world}: {text}{also}") from error  # this rank's cause
         return [row[2:] for row in table]
 
     def gather_rows(self, rows):

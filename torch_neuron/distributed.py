@@ -86,7 +86,7 @@ def fit_chunks(chunks, w=1.0, b=1.0, *, n=None, epochs=100, lr=1.0, batch_size=1
                          lambda: state["shape"])
         if n is not None and state["count"] != n:
             raise ValueError(f"the chunks held {state['count']} samples, not n={n}")
-    except ERRORS as e:
+    except (ValueError, OSError) as e:  # bad data or an unreadable file; anything else is a bug: its traceback
         error = e
     counts, shape = _agree_on(comm, error, state["count"], 0, state["shape"] if state["count"] else None)
     if shape is None:
@@ -172,8 +172,8 @@ def _pieces(chunks, s, lo, count, n, shape):
     stream = body()
     first = next(stream, None)
     M = scan.chunk_maps(itertools.chain([first], stream), lr, m) if first is not None else None
-    if M is None and not head and not tail and count is None:
-        return None  # fit_chunks: no samples; the agreement tells this rank the neuron dims
+    if M is None and not head and not tail and shape() is None:
+        return None  # fit_chunks without samples here: the agreement tells this rank the neuron dims
     eye = _eye(s).expand(*shape(), 3, 3)
     start = lo // m * m
     parts = (_piece(head, lr, min(start + m, n) - start, eye) if head else torch.zeros_like(eye),
