@@ -1,4 +1,6 @@
 """torch_neuron.functional: the neuron's math, and its hand-written backprop against torch.autograd."""
+import math
+
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -68,6 +70,22 @@ def test_backprop_returns_x_times_err_and_err():
 def test_squared_error_is_half_the_square_of_the_residual():
     y, y_hat = torch.tensor([3.0, -1.0, 2.0]), torch.tensor([1.0, 2.0, 2.0])
     assert torch.equal(squared_error(y, y_hat), torch.tensor([2.0, 4.5, 0.0]))
+
+
+def test_the_math_checks_nothing_and_changes_nothing():
+    """forpass, backprop and squared_error are plain tensor math: NaN and inf flow through, inputs stay as they were."""
+    nan, inf = math.nan, math.inf
+    x, y, err = torch.tensor([nan, 1.0, 2.0]), torch.tensor([0.0, inf, 4.0]), torch.tensor([1.0, inf, 2.0])
+    before = [t.clone() for t in (x, y, err)]
+    y_hat = forpass(x, 2.0, 1.0)
+    w_grad, b_grad = backprop(x, err)
+    loss = squared_error(y, y_hat)
+    expect = {"y_hat": [nan, 3.0, 5.0], "w_grad": [nan, inf, 4.0], "b_grad": [1.0, inf, 2.0], "loss": [nan, inf, 0.5]}
+    exactly = dict(rtol=0, atol=0, equal_nan=True)
+    for name, t in dict(y_hat=y_hat, w_grad=w_grad, b_grad=b_grad, loss=loss).items():
+        torch.testing.assert_close(t, torch.tensor(expect[name]), **exactly, msg=name)
+    for t, old in zip((x, y, err), before):
+        torch.testing.assert_close(t, old, **exactly)
 
 
 def test_mean_loss_is_the_mean_squared_error_over_the_last_dim():
