@@ -131,7 +131,7 @@ def test_a_wrong_jvp_fails_the_forward_mode_rows(monkeypatch):
 
 
 def test_a_diverging_fit_is_a_failed_row_not_a_crash(monkeypatch):
-    """A fault that makes the loop diverge (w_grad ×1000) still yields a table: those rows fail with an infinite error."""
+    """A fault that makes the loop diverge (w_grad ×1000) still yields a table: those rows fail, error inf."""
     monkeypatch.setattr(F, "backprop", lambda x, err: (1000 * x * err, 1 * err))
     checks = run_checks("cpu", F64)
     diverged = [r for r in checks if r.max_abs_err == math.inf]
