@@ -158,9 +158,12 @@ def test_hessian_of_the_loss_in_w_and_b_is_the_plain_ops_one_and_the_closed_form
 
     ours = torch.stack([torch.stack(row) for row in torch.func.hessian(loss, argnums=(0, 1))(w, b, x, y)])
     plain = torch.stack([torch.stack(row) for row in torch.func.hessian(plain_loss, argnums=(0, 1))(w, b, x, y)])
-    xs = x.double()
-    closed = torch.tensor([[(xs * xs).sum(), xs.sum()], [xs.sum(), n]], dtype=F64, device=device)
-    scale = torch.tensor([[(xs * xs).sum(), xs.abs().sum()], [xs.abs().sum(), n]], dtype=F64, device=device)
+    xs, count = x.double(), torch.tensor(float(n), dtype=F64, device=device)
+
+    def matrix(a, b, c):
+        return torch.stack([torch.stack([a, b]), torch.stack([b, c])])
+    closed = matrix((xs * xs).sum(), xs.sum(), count)
+    scale = matrix((xs * xs).sum(), xs.abs().sum(), count)
     assert_within_ulps(ours, plain, scale, ulps=n + 4)
     assert_within_ulps(ours, closed.to(dtype), scale, ulps=n + 4)
 
