@@ -13,7 +13,7 @@ def forpass(x, w, b):
 
 def backprop(x, err):
     """Backward pass (역방향 계산) with err = −(y − ŷ): (w_grad, b_grad) = (x·err, 1·err)."""
-    return x * err, 1 * err
+    return x * err, err  # 1·err is err itself: no multiply needed
 
 
 def squared_error(y, y_hat):
@@ -35,6 +35,8 @@ def sgd_step(w, b, x, y, lr):
     """
     err = forpass(x, _col(w), _col(b)) - y  # = −(y − ŷ) bit for bit (IEEE subtraction is antisymmetric), one op less
     w_grad, b_grad = backprop(x, err)
+    if isinstance(lr, float) and lr == 1.0:  # the book's lr: multiplying by 1 is exact, so skip two passes
+        return w - _mean(w_grad), b - _mean(b_grad)
     return w - lr * _mean(w_grad), b - lr * _mean(b_grad)
 
 
