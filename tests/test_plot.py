@@ -241,7 +241,8 @@ def korean_font_installed():
     return True
 
 
-needs_ko = pytest.mark.skipif(not korean_font_installed(), reason="the ko extra (koreanize-matplotlib) is not installed")
+needs_ko = pytest.mark.skipif(not korean_font_installed(),
+                              reason="the ko extra (koreanize-matplotlib) is not installed")
 
 
 def all_text(fig):

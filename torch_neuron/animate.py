@@ -1,14 +1,14 @@
 """The descent as an animated GIF: the line moves over the data while (w, b) moves over the loss surface.
 
 Step by step through the first epoch (functional.sgd_step on each batch in order, as the loop engine
-runs it), then epoch by epoch (the fit's history). Drawn on an
-Agg figure (no pyplot), one frame per chosen point, written by matplotlib.animation.PillowWriter. Part of torch_neuron.plot (re-exported there).
+runs it), then epoch by epoch (the fit's history). Drawn on an Agg figure (no pyplot), one frame per
+chosen point, written by matplotlib.animation.PillowWriter. Part of torch_neuron.plot (re-exported there).
 """
 from typing import NamedTuple
 
 import torch
 
-from .canvas import (DATA_COLOR, OPT_COLOR, SGD_COLOR, checked_data, cpu64, draw_contours, equation, history_arrays,
+from .canvas import (OPT_COLOR, SGD_COLOR, checked_data, cpu64, draw_contours, equation, history_arrays,
                      least_squares, new_figure, require_matplotlib)
 from .fonts import rc_context, set_font
 from .functional import sgd_step
@@ -16,9 +16,10 @@ from .labels import words
 
 
 class Descent(NamedTuple):
-    """The path of (w, b): the start, after each step of epoch 1, then after each later epoch; each (1 + steps + E − 1,).
+    """The path of (w, b): the start, after each step of epoch 1, then after each later epoch.
 
-    epoch: 0 at the start, 1 through the first epoch, e after epoch e; step: the step in epoch 1 (0 elsewhere).
+    Each of shape (1 + steps + epochs − 1,). epoch: 0 at the start, 1 through the first epoch, e after
+    epoch e; step: the step in epoch 1 (0 elsewhere).
     """
     w: torch.Tensor
     b: torch.Tensor
@@ -33,7 +34,7 @@ def descent(x, y, history, *, w0=1.0, b0=1.0, lr=1.0, batch_size=1):
     epoch must land on history's first epoch (to √eps of its dtype), or this is a ValueError.
     """
     x, y = checked_data(x, y)
-    history_arrays(history)
+    history_arrays(history)  # an empty history is an error here
     w, b = torch.tensor(float(w0), dtype=torch.float64), torch.tensor(float(b0), dtype=torch.float64)
     ws, bs = [w], [b]
     for i in range(0, len(x), batch_size):  # the loop engine's epoch: batches in order, a short last one included
@@ -43,10 +44,11 @@ def descent(x, y, history, *, w0=1.0, b0=1.0, lr=1.0, batch_size=1):
     hw, hb = cpu64(history.w), cpu64(history.b)
     tol = torch.finfo(history.w.dtype).eps ** 0.5
     if not (torch.isclose(w, hw[0], rtol=tol, atol=0) and torch.isclose(b, hb[0], rtol=tol, atol=tol)):
-        raise ValueError(f"history does not start with one epoch of steps in order from (w0, b0) = ({w0:g}, {b0:g}) "
-                         f"with lr={lr:g} and batch_size={batch_size} (epoch 1 ends at ({hw[0].item():.6g}, "
-                         f"{hb[0].item():.6g}), the steps at ({w.item():.6g}, {b.item():.6g})): animate a fit "
-                         "without shuffle, with the same lr and batch size")
+        raise ValueError(
+            f"history does not start with one epoch of steps in order from (w0, b0) = ({float(w0):g}, {float(b0):g}) "
+            f"with lr={lr:g} and batch_size={batch_size} (epoch 1 ends at ({hw[0].item():.6g}, {hb[0].item():.6g}), "
+            f"the steps at ({w.item():.6g}, {b.item():.6g})): animate a fit without shuffle, with the same lr and "
+            "batch size")
     steps, later = len(ws) - 1, len(hw) - 1
     epoch = torch.cat([torch.zeros(1), torch.ones(steps), torch.arange(2, later + 2)]).long()
     step = torch.cat([torch.arange(steps + 1), torch.zeros(later)]).long()
