@@ -15,6 +15,7 @@ import torch
 
 import torch_neuron as tn
 import torch_neuron.functional as F
+from torch_neuron import cli as cli_module, csvfile
 from torch_neuron.cli import main
 from torch_neuron.modelfile import save
 
@@ -237,12 +238,83 @@ ERRORS = {
     "x not a number": lambda p: ["predict", "--load", _model(p), "--x", "one"],
     "x not finite": lambda p: ["predict", "--load", _model(p), "--x", "inf"],
     "no subcommand": lambda p: [],
+    "a header-only csv": lambda p: ["train", "--csv", _bad_csv(p, "a,b\n"), "--x", "a", "--y", "b"],
+    "a csv not in UTF-8": lambda p: ["train", "--csv", _bad_csv(p, "a,b\n1,\xff\n"), "--x", "a", "--y", "b"],
+    "a bad cell, shuffled": lambda p: ["train", "--csv", _bad_csv(p, "a,b\n1,2\n3,-\n"), "--x", "a", "--y", "b",
+                                       "--shuffle"],
+    "divergence, streamed": lambda p: ["train", "--csv", _bad_csv(p, "a,b\n1,2\n3,4\n"), "--x", "a", "--y", "b",
+                                       "--lr", "1e6"],
+    "a missing extra": lambda p: ["train", "--plot", p / "fit.png", "--epochs", "1"],
 }
 
 
 @pytest.mark.parametrize("case", ERRORS)
-def test_every_error_is_one_line_and_status_2(cli, tmp_path, case):
+def test_every_error_is_one_line_and_status_2(cli, tmp_path, case, monkeypatch):
+    def missing(*args, **kwargs):  # what the plot module raises without matplotlib
+        raise ImportError("plotting needs matplotlib: pip install 'torch_neuron[plot]'")
+    monkeypatch.setattr("torch_neuron.plot.plot_fit", missing)
     assert_one_error_line(*cli(*ERRORS[case](tmp_path)))
+
+
+@pytest.mark.parametrize("error", [TypeError("unsupported operand"), ImportError("cannot import name 'x'"),
+                                   KeyError("w"), RuntimeError("shape mismatch")])
+def test_a_bug_shows_its_traceback_not_a_one_line_error(csv_file, monkeypatch, error):
+    """Only what input can cause is a one-line error; a programming error propagates with its traceback."""
+    def bug(*args, **kwargs):
+        raise error
+    monkeypatch.setattr(tn, "fit_chunks", bug)
+    with pytest.raises(type(error)):
+        main(["train", "--csv", str(csv_file), "--x", "bmi", "--y", "target"])
+
+
+def test_a_csv_is_streamed_in_chunks_and_fits_as_the_data_in_memory(cli, csv_file, monkeypatch):
+    """--csv goes through fit_chunks in chunks (here ~600 bytes, so batches straddle chunks): the same w, b and
+    loss as the bundled data in memory, within 1e-12, for batch sizes 1 and 10."""
+    monkeypatch.setattr(csvfile, "CHUNK_BYTES", 600)
+    for m in ("1", "10"):
+        bundled = json.loads(cli("train", "--json", "--batch-size", m)[1])
+        streamed = json.loads(cli("train", "--json", "--batch-size", m, "--csv", csv_file, "--x", "bmi", "--y",
+                                  "target")[1])
+        for key in ("w", "b", "loss"):
+            assert streamed[key] == pytest.approx(bundled[key], rel=1e-12)
+        assert streamed["n"] == 442
+
+
+def test_a_bom_and_crlf_line_ends_read_as_the_plain_file(cli, csv_file, tmp_path):
+    plain = json.loads(cli("train", "--json", "--csv", csv_file, "--x", "bmi", "--y", "target")[1])
+    windows = tmp_path / "excel.csv"
+    windows.write_bytes(b"\xef\xbb\xbf" + csv_file.read_bytes().replace(b"\n", b"\r\n"))
+    excel = json.loads(cli("train", "--json", "--csv", windows, "--x", "bmi", "--y", "target")[1])
+    assert (excel["w"], excel["b"], excel["x"], excel["n"]) == (plain["w"], plain["b"], "bmi", 442)
+
+
+def test_shuffle_on_a_csv_reads_it_into_memory_and_equals_the_bundled_shuffle(cli, csv_file):
+    argv = ["--json", "--shuffle", "--seed", "2", "--batch-size", "3"]
+    bundled = json.loads(cli("train", *argv)[1])
+    read = json.loads(cli("train", *argv, "--csv", csv_file, "--x", "bmi", "--y", "target")[1])
+    assert (read["w"], read["b"], read["loss"]) == (bundled["w"], bundled["b"], bundled["loss"])
+
+
+def test_plot_of_a_streamed_csv_draws_a_bounded_sample_and_the_exact_loss_curve(cli, csv_file, tmp_path, bmi,
+                                                                               monkeypatch):
+    import torch_neuron.plot as plot
+    pytest.importorskip("matplotlib")
+    drawn, real = {}, plot.plot_fit
+    def spy(path, x, y, history, **kwargs):
+        drawn.update(x=x, y=y, history=history)
+        return real(path, x, y, history, **kwargs)
+    monkeypatch.setattr(plot, "plot_fit", spy)
+    monkeypatch.setattr(cli_module, "PLOT_POINTS", 50)
+    status, _, err = cli("train", "--csv", csv_file, "--x", "bmi", "--y", "target", "--epochs", "7",
+                         "--plot", tmp_path / "fit.png")
+    assert status == 0, err
+    assert (tmp_path / "fit.png").read_bytes()[:4] == b"\x89PNG"
+    x, y = bmi
+    rows = set(zip(x.tolist(), y.tolist()))
+    assert len(drawn["x"]) == 50 and set(zip(drawn["x"].tolist(), drawn["y"].tolist())) <= rows
+    h = drawn["history"]
+    assert h.loss.shape == (7,)
+    assert torch.allclose(h.loss, tn.epoch_losses(x, y, h.w, h.b), rtol=1e-12, atol=0)  # all 442 rows, not the 50
 
 
 def test_error_messages_name_the_problem(cli, tmp_path):

@@ -63,14 +63,14 @@ class CsvFile:
         data = self.size - self.start
         return line_start(self.start + data * rank // world), line_start(self.start + data * (rank + 1) // world)
 
-    def chunks(self, indices, start=None, end=None, chunk_bytes=CHUNK_BYTES):
+    def chunks(self, indices, start=None, end=None, chunk_bytes=None):
         """The values of the columns `indices` in the rows of [start, end): float64 arrays (rows, len(indices))."""
         fields = len(self.names)
         for offset, data in self._blocks(start, end, chunk_bytes):
             values = _plain(data, indices, fields)
             yield values if values is not None else self._python(offset, data, indices)
 
-    def count_rows(self, start=None, end=None, chunk_bytes=CHUNK_BYTES):
+    def count_rows(self, start=None, end=None, chunk_bytes=None):
         """The number of rows `chunks` yields from [start, end), counted without parsing plain chunks."""
         total = 0
         for offset, data in self._blocks(start, end, chunk_bytes):
@@ -88,7 +88,8 @@ class CsvFile:
         return np.concatenate(parts) if parts else np.empty((0, len(indices)))
 
     def _blocks(self, start, end, chunk_bytes):
-        """(offset, bytes) of about chunk_bytes of whole lines each, from start to end."""
+        """(offset, bytes) of about chunk_bytes (default CHUNK_BYTES) of whole lines each, from start to end."""
+        chunk_bytes = chunk_bytes or CHUNK_BYTES
         start, end = self.start if start is None else start, self.size if end is None else end
         with open(self.path, "rb") as f:
             f.seek(start)
