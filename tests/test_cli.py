@@ -15,7 +15,7 @@ import torch
 
 import torch_neuron as tn
 import torch_neuron.functional as F
-from torch_neuron import cli as cli_module, csvfile
+from torch_neuron import csvfile, train_run
 from torch_neuron.cli import main
 from torch_neuron.modelfile import save
 
@@ -304,7 +304,7 @@ def test_plot_of_a_streamed_csv_draws_a_bounded_sample_and_the_exact_loss_curve(
         drawn.update(x=x, y=y, history=history)
         return real(path, x, y, history, **kwargs)
     monkeypatch.setattr(plot, "plot_fit", spy)
-    monkeypatch.setattr(cli_module, "PLOT_POINTS", 50)
+    monkeypatch.setattr(train_run, "PLOT_POINTS", 50)
     status, _, err = cli("train", "--csv", csv_file, "--x", "bmi", "--y", "target", "--epochs", "7",
                          "--plot", tmp_path / "fit.png")
     assert status == 0, err

@@ -12,31 +12,24 @@ Under torchrun (torchrun --nproc-per-node N -m torch_neuron train …) each proc
 of the data, a --csv file's byte range, with torch_neuron.distributed; rank 0 alone prints and writes.
 """
 import argparse
-import contextlib
 import json
 import math
 import os
 import sys
 import time
-from typing import NamedTuple, Optional
 
 import torch
-import torch.distributed as dist
 
 import torch_neuron as tn
 from . import distributed
-from . import functional as F
-from .csvfile import CsvFile, Reservoir, Stream, read_csv
-from .data import feature_index
+from .csvfile import read_csv
 from .devices import get_device
 from .modelfile import load, save
-from .moments import Moments
-from .training import History, TrainingDiverged
+from .train_run import fit_for_train, process_group
+from .training import TrainingDiverged
 
 PROG = "torch-neuron"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-SLOW_ENGINES, SLOW_STEPS = ("loop", "autograd"), 20_000  # ~1 s and more: worth a progress bar
-PLOT_POINTS = 20_000  # --plot of a streamed file or a sharded fit draws a uniform sample of this many rows
 
 
 class Parser(argparse.ArgumentParser):
@@ -121,8 +114,8 @@ def train(args):
     if args.lang == "ko" and (args.plot or args.animate):
         from .fonts import korean_font_path
         korean_font_path()  # a missing font extra is an error before the fit, not after it
-    with _process_group(device) as (device, rank, world):
-        fitted = _fit(args, dtype, device, engine, rank, world)
+    with process_group(device) as (device, rank, world):
+        fitted = fit_for_train(args, dtype, device, engine, rank, world)
     if rank:
         return 0
     neuron = tn.Neuron(fitted.w, fitted.b, device=device, dtype=dtype)
@@ -157,123 +150,6 @@ def train(args):
             if path:
                 print(f"{what}: {path}")
     return 0
-
-
-class _Fitted(NamedTuple):
-    """A fit as train reports it: w, b, the loss after it, n, the history, the points to draw, the time."""
-    w: torch.Tensor
-    b: torch.Tensor
-    loss: float
-    n: int
-    history: Optional[History]
-    x: torch.Tensor  # every sample, or a uniform sample of them (PLOT_POINTS) when streamed or sharded
-    y: torch.Tensor
-    seconds: float
-    names: tuple
-
-
-@contextlib.contextmanager
-def _process_group(device):
-    """(device, rank, world): (device, 0, None) in one process. Under torchrun: the default process group,
-    made here and ended on the way out, and the CUDA device of this process's local rank."""
-    if not distributed.launched():
-        yield device, 0, None
-        return
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    made = distributed.init(device)
-    try:
-        yield device, dist.get_rank(), dist.get_world_size()
-    finally:
-        if made:
-            dist.destroy_process_group()
-
-
-def _fit(args, dtype, device, engine, rank, world):
-    """Read the data (all of it, or this rank's part under torchrun) and fit it, in memory or streamed."""
-    settings = dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size)
-    in_memory = args.csv is None or args.shuffle or engine != "scan" or bool(args.animate)
-    if world and engine != "scan":
-        raise ValueError(f"--engine {engine} runs in one process; under torchrun the fit is the sharded scan")
-    if world and args.animate:
-        raise ValueError("--animate runs in one process, not under torchrun")
-    if world:  # a rank that cannot read its part stops every rank, at once
-        error = data = None
-        try:
-            data = _data(args, dtype, device, in_memory, rank, world)
-        except distributed.ERRORS as e:
-            error = e
-        distributed.check_all(error)
-    else:
-        data = _data(args, dtype, device, in_memory, rank, world)
-    names, source = data
-    history = bool(args.plot or args.animate)
-    # warm-up: a 1-epoch fit of two samples first, so the time below is the fit's, not the first call's
-    # one-off setup (lazy imports, kernels and CUDA initialisation: up to seconds on a GPU)
-    tn.Neuron(device=device, dtype=dtype).fit([0.1, 0.2], [1.0, 2.0], epochs=1, lr=1e-3, engine=engine)
-    tn.fit_chunks([([0.1, 0.2], [1.0, 2.0])], epochs=1, lr=1e-3, dtype=dtype, device=device)
-
-    if world is None and in_memory:  # the book's way: Neuron.fit on every sample
-        x, y = source
-        n = x.shape[0]
-        steps = -(-n // args.batch_size) * args.epochs if args.batch_size > 0 else 0
-        progress = not (args.quiet or args.json) and engine in SLOW_ENGINES and steps >= SLOW_STEPS
-        neuron = tn.Neuron(device=device, dtype=dtype)
-        start = time.perf_counter()
-        history = neuron.fit(x, y, shuffle=args.shuffle, seed=args.seed, engine=engine, history=history,
-                             progress=progress, **settings)
-        seconds = time.perf_counter() - start  # fit ends in a host sync (its finiteness check): the time is real
-        with torch.no_grad():
-            loss = F.mean_loss(x, y, neuron.w, neuron.b).item()
-        return _Fitted(neuron.w.detach(), neuron.b.detach(), loss, n, history, x, y, seconds, names)
-
-    start = time.perf_counter()
-    if world is None:  # a file streamed through fit_chunks: the time includes reading it
-        result = tn.fit_chunks(source, history=history, dtype=dtype, device=device, **settings)
-        moments, sample = source.moments, source.sample.rows
-    elif in_memory:  # this rank's samples in memory (a shuffled order moves them between ranks)
-        x, y = source
-        result = distributed.fit(x, y, shuffle=args.shuffle, seed=args.seed, history=history, **settings)
-        reservoir = Reservoir(PLOT_POINTS if args.plot else 0, args.seed + rank)
-        reservoir.add(x, y)
-        moments = distributed.gather_moments(Moments.of(x, y) if len(x) else None, dtype=dtype, device=device)
-        sample = reservoir.rows
-    else:  # this rank's byte range streamed; batches of more than one sample need its row count first
-        count = (lambda: source.table.count_rows(source.start, source.end)) if args.batch_size > 1 else None
-        result = distributed.fit_chunks(source, n=count, history=history, dtype=dtype, device=device, **settings)
-        moments = distributed.gather_moments(source.moments, dtype=dtype, device=device)
-        sample = source.sample.rows
-    seconds = time.perf_counter() - start
-    if world and args.plot:  # the sample of the whole data: the smallest keys of every rank's sample
-        sample = distributed.Comm().gather_rows(sample)
-        sample = sample[sample[:, 0].argsort()[:PLOT_POINTS]]
-    if history:
-        history = History(result.history.w, result.history.b, moments.loss(result.history.w, result.history.b))
-    x, y = (sample[:, k].to(device=device, dtype=dtype) for k in (1, 2))
-    return _Fitted(result.w, result.b, moments.loss(result.w, result.b).item(), moments.n, history, x, y, seconds,
-                   names)
-
-
-def _data(args, dtype, device, in_memory, rank, world):
-    """((x name, y name), data): x, y tensors (this rank's contiguous part under torchrun), or a csvfile.Stream."""
-    if args.csv is None:
-        ds = tn.load_diabetes()
-        i = feature_index(args.feature, ds.feature_names)
-        x, y = ds.data[:, i], ds.target
-        if world:
-            x, y = x.tensor_split(world)[rank], y.tensor_split(world)[rank]
-        return (ds.feature_names[i], "target"), (x.to(device=device, dtype=dtype), y.to(device=device, dtype=dtype))
-    table = CsvFile(args.csv)
-    indices = table.columns([args.x, args.y])
-    names = tuple(table.names[i] for i in indices)
-    start, end = table.byte_range(rank, world) if world else (None, None)
-    if in_memory:
-        values = torch.from_numpy(table.read(indices, start, end).T.copy()).to(device=device, dtype=dtype)
-        if not world and not values.shape[1]:
-            raise ValueError(f"{table.path}: no data rows after the header")
-        return names, (values[0], values[1])
-    return names, Stream(table, indices, start, end, dtype=dtype, device=device,
-                         sample=PLOT_POINTS if args.plot else 0, seed=args.seed + rank, empty_ok=bool(world))
 
 
 def check(args):
