@@ -37,9 +37,10 @@ N = 51  # samples of the synthetic cases: shards of 0 to 31, batches of 1, 7 and
 
 def run_group(tmp_path, world, worker, *args, deadline=240):
     """worker(rank, world, *args) on `world` local gloo processes → each rank's return value, in rank order."""
-    multiprocessing.set_forkserver_preload(["torch", "torch_neuron.distributed"])  # torch imported once
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"  # Windows: spawn
+    multiprocessing.set_forkserver_preload(["torch", "torch_neuron.distributed"])  # torch imported once, not per process
     ctx = mp.start_processes(_process, args=(world, str(tmp_path), worker, args), nprocs=world, join=False,
-                             start_method="forkserver")
+                             start_method=method)
     end = time.monotonic() + deadline
     try:
         while not ctx.join(timeout=1):  # join raises, and ends the others, when a process fails
