@@ -12,6 +12,7 @@ from . import engines, validate
 from .engines.scan import chunk_maps, repeat_map
 from .moments import Moments
 from .progress import progress_bar
+from .shapes import broadcast_shapes
 
 
 class History(NamedTuple):
@@ -133,7 +134,7 @@ def _shape(lr):
 def _neuron_shape(**shapes):
     """The neurons' shape: the broadcast of every leading shape (decided here, once, for every engine)."""
     try:
-        return torch.broadcast_shapes(*shapes.values())
+        return broadcast_shapes(*shapes.values())
     except RuntimeError:
         shown = ", ".join(f"{name} {tuple(s)}" for name, s in shapes.items())
         raise ValueError(f"the neuron dims do not broadcast: {shown}") from None

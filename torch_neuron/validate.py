@@ -4,6 +4,8 @@ import numbers
 
 import torch
 
+from .shapes import broadcast_shapes
+
 
 def as_tensor(value, name, *, dtype, device):
     """`value` as a floating tensor of `dtype` on `device`; a tensor elsewhere is an error, not a silent copy."""
@@ -52,7 +54,7 @@ def check_data(x, y, *, one_dim):
     if x.shape[-1] == 0:
         raise ValueError("x and y are empty: nothing to fit")
     try:
-        torch.broadcast_shapes(x.shape[:-1], y.shape[:-1])
+        broadcast_shapes(x.shape[:-1], y.shape[:-1])
     except RuntimeError:
         raise ValueError(f"the leading dims of x {tuple(x.shape)} and y {tuple(y.shape)} do not broadcast") from None
 

@@ -14,6 +14,8 @@ import torch
 import triton
 import triton.language as tl
 
+from ..shapes import broadcast_shapes
+
 # Samples per program: on a GPU big enough to amortise the scan, small enough for registers. The
 # interpreter runs a scan one lane at a time in Python (~0.5 ms a lane), so there padding is costly,
 # and small tiles make small test data cross tiles and fold levels.
@@ -95,7 +97,7 @@ def epoch_map(x, y, lr, *, tile=TILE):
     Neuron dims ... = the broadcast of x's and y's leading dims. Tile maps first, then tiles of
     those, until one map per neuron is left (a few launches in all). tile: a power of two.
     """
-    lead = torch.broadcast_shapes(x.shape[:-1], y.shape[:-1])
+    lead = broadcast_shapes(x.shape[:-1], y.shape[:-1])
     n, rows = x.shape[-1], lead.numel()
     M = torch.zeros(*lead, 3, 3, dtype=x.dtype, device=x.device)
     M[..., 2, 2] = 1

@@ -15,6 +15,7 @@ import os
 import torch
 
 from ..functional import sgd_step
+from ..shapes import broadcast_shapes
 
 STEPS = 32  # CPU: updates run in sequence inside a block before the tree takes over, when …
 MIN_LANES = 1024  # … the blocks, times the neurons, still give each vectorised op this many lanes
@@ -32,7 +33,7 @@ def block_maps(x, y, lr):
 
 def _block_rows(x, y, lr):
     # block_maps in the layout the tree works in: (3 rows, 3 columns, ..., q), the maps innermost
-    ndim = len(torch.broadcast_shapes(x.shape[:-3], y.shape[:-3], _shape(lr)))  # the neuron dims
+    ndim = len(broadcast_shapes(x.shape[:-3], y.shape[:-3], _shape(lr)))  # the neuron dims
     # The basis (point k = column k) goes in front of every neuron dim, so it never mixes with them,
     # and the block dim stays innermost, so each op runs along unbroken rows.
     w, b, y_scale = torch.eye(3, dtype=x.dtype, device=x.device).view(3, 3, *[1] * (ndim + 1))
@@ -120,7 +121,9 @@ def epoch_map(x, y, lr, batch_size):
     q, r = divmod(k, steps)
 
     def blocks(lo, count, length, width):  # samples lo … as (..., length steps, count blocks, width)
-        # contiguous, so each step reads one unbroken row (a free view when length is 1)
+        if length == 1:  # one step per block: a view
+            return [v[..., lo:lo + count * width].unflatten(-1, (1, count, width)) for v in (x, y)]
+        # a contiguous copy, so each step reads one unbroken row
         return [v[..., lo:lo + count * length * width].unflatten(-1, (count, length, width)).transpose(-3, -2)
                 .contiguous() for v in (x, y)]
 
@@ -184,7 +187,7 @@ def _steps(x, y, lr, k):
     """Updates per block for k batches: STEPS on CPU when the blocks still fill MIN_LANES lanes, else 1."""
     if x.is_cuda or k < STEPS:
         return 1
-    neurons = torch.broadcast_shapes(x.shape[:-1], y.shape[:-1], _shape(lr)).numel()
+    neurons = broadcast_shapes(x.shape[:-1], y.shape[:-1], _shape(lr)).numel()
     return STEPS if (k // STEPS) * neurons >= MIN_LANES else 1
 
 
