@@ -24,6 +24,7 @@ import torch_neuron as tn
 from . import distributed
 from .csvfile import read_csv
 from .devices import get_device
+from .engines import choose_engine
 from .modelfile import load, save
 from .train_run import fit_for_train, process_group
 from .training import TrainingDiverged
@@ -106,7 +107,7 @@ def train(args):
     """
     dtype = DTYPES[args.dtype]
     device = get_device(args.device, dtype=dtype)
-    engine = "scan" if args.engine == "auto" else args.engine  # auto is scan (engines.choose_engine)
+    engine = choose_engine(args.engine)  # the engine's name: auto is scan
     if args.csv is None and (args.x is not None or args.y is not None):
         raise ValueError("--x and --y choose columns of a --csv file; for the bundled data use --feature")
     if args.csv is not None and (args.x is None or args.y is None):
@@ -172,6 +173,8 @@ def check(args):
     for r in results:
         print(f"{r.name:<{width}}  {_num(r.max_abs_err):>11}  {_num(r.max_rel_err):>11}  {r.tolerance:>9.2g}  "
               f"{'PASS' if r.passed else 'FAIL'}")
+        if r.catches:  # what a failure here would mean, and what this row cannot see
+            print(f"    catches: {r.catches}; blind to: {r.blind_to}")
     failed = sum(not r.passed for r in results)
     verdict = f"all {len(results)} checks passed" if ok else f"{failed} of {len(results)} checks FAILED"
     print(f"{verdict} on {device}, {args.dtype} ({seconds:.1f} s)")
