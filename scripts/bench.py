@@ -31,6 +31,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]  # runs from a checkout without ins
 import bench_distributed  # noqa: E402
 import peak_memory  # noqa: E402
 import torch_neuron as tn  # noqa: E402
+from torch_neuron.book import book_fit  # noqa: E402
 from torch_neuron.engines import scan  # noqa: E402
 
 
@@ -122,17 +123,8 @@ PEAK_GBPS = (("H200", 4800), ("H100 NVL", 3900), ("H100 PCIe", 2000), ("H100", 3
 # ---- the code being timed ---------------------------------------------------------------------------------
 
 def python_fit(xs, ys, epochs):
-    """The source text's fit, as written (w = b = 1, no learning rate)."""
-    w, b = 1.0, 1.0
-    for i in range(epochs):
-        for x_i, y_i in zip(xs, ys):
-            y_hat = x_i * w + b
-            err = -(y_i - y_hat)
-            w_grad = x_i * err
-            b_grad = 1 * err
-            w -= w_grad
-            b -= b_grad
-    return w, b
+    """The source text's fit, as written (w = b = 1, no learning rate): torch_neuron.book."""
+    return book_fit(xs, ys, epochs)[-1]
 
 
 def sklearn_fit(X, y, epochs, lrs=(1.0,)):
