@@ -19,6 +19,8 @@ from torch_neuron import csvfile, train_run
 from torch_neuron.cli import main
 from torch_neuron.modelfile import save
 
+import reference as ref
+
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_KEYS = {"w", "b", "loss", "device", "dtype", "epochs", "engine", "seconds", "n"}
 
@@ -73,19 +75,18 @@ def assert_one_error_line(status, out, err):
 
 # --- real processes --------------------------------------------------------------------------------------------
 
-def test_train_prints_the_books_numbers_and_saves_a_model_predict_reads(tmp_path, book):
+def test_train_prints_the_books_numbers_and_saves_a_model_predict_reads(tmp_path):
     """train (defaults: bmi, 100 epochs, lr 1, float64) → the book's w and b; predict --load uses them."""
     status, out, err = run_process("train", "--save", "model.pt", cwd=tmp_path)
     assert status == 0, err
     w, b = value(out, "w"), value(out, "b")
-    assert f"{w!r}".startswith("913.597336434") and f"{b!r}".startswith("123.394143831")
-    assert w == pytest.approx(book[0], rel=1e-13) and b == pytest.approx(book[1], rel=1e-13)
+    assert w == pytest.approx(ref.W_100, rel=1e-13) and b == pytest.approx(ref.B_100, rel=1e-13)
     for word in ("loss", "device: ", "float64", "scan", "time"):
         assert word in out
     status, out, err = run_process("predict", "--load", "model.pt", "--x", "0.18", "-0.05", cwd=tmp_path)
     assert status == 0, err
     assert [float(v) for v in out.split()] == [0.18 * w + b, -0.05 * w + b]
-    assert float(out.split()[0]) == pytest.approx(287.8416643900139, rel=1e-13)  # the book's predict(0.18)
+    assert float(out.split()[0]) == pytest.approx(ref.PREDICT_018, rel=1e-13)
 
 
 def test_check_passes_in_a_real_process(tmp_path):
@@ -122,13 +123,13 @@ def test_help_of_each_subcommand(cli, argv, words):
         assert word in out
 
 
-def test_train_json_is_one_object_with_the_run(cli, book):
+def test_train_json_is_one_object_with_the_run(cli):
     status, out, err = cli("train", "--json", "--epochs", "1")
     assert status == 0 and err == ""
     result = json.loads(out)
     assert TRAIN_KEYS <= result.keys()
     assert (result["epochs"], result["n"], result["dtype"], result["engine"]) == (1, 442, "float64", "scan")
-    assert result["w"] == pytest.approx(587.8654539985616, rel=1e-13)  # the book after one epoch
+    assert result["w"] == pytest.approx(ref.W_1, rel=1e-13)
     assert result["seconds"] >= 0 and result["loss"] > 0
 
 
