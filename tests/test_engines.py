@@ -156,6 +156,17 @@ def test_epoch_map_over_thousands_of_samples_is_one_epoch_of_the_loop(n, batch_s
     assert_rel(torch.stack((w, b)), torch.stack((wl, bl)), 1e-12)
 
 
+@pytest.mark.parametrize("n, batch_size", [(40_000, 1), (601, 1), (1901, 3)])
+def test_scan_with_many_batches_or_neurons_is_the_loop(n, batch_size):
+    """Where the CPU runs updates in sequential blocks (40,000 batches of one neuron; 600 batches of 64
+    neurons, one lr each; leftovers and a short batch): scan = loop, 3 epochs, history included."""
+    neurons = 1 if n > 10_000 else 64
+    x, y = random_data(n, n)
+    lr = 1.0 if neurons == 1 else 0.2 + 0.8 * torch.rand(neurons, generator=torch.Generator().manual_seed(n), dtype=F64)
+    kw = dict(epochs=3, lr=lr, batch_size=batch_size)
+    assert_rel(torch.stack(run("scan", x, y, **kw)), torch.stack(run("loop", x, y, **kw)), 1e-12)
+
+
 @pytest.mark.parametrize("epochs", [1, 2, 3, 5, 8, 9])
 def test_prefix_maps_is_the_inclusive_scan(epochs):
     """out[e] = P[e]∘…∘P[0] for every e."""
