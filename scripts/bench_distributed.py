@@ -1,5 +1,7 @@
 """The distributed case of scripts/bench.py: torch_neuron.distributed.fit on `world` local CPU processes (gloo).
 
+    python scripts/bench_distributed.py     # bytes each rank sends per fit (distributed.traffic), the README's cases
+
 Each rank keeps its contiguous shard of the same synthetic data, waits at a barrier, then times its
 `distributed.fit` with torch.utils.benchmark.Timer; a repeat's time is the slowest rank's. The
 processes meet through a FileStore in a fresh temporary folder: no port is opened.
@@ -77,3 +79,33 @@ def rows(n, epochs, repeats):
     if all(r.get("median_s") for r in out):
         out[1]["note"] += f"; speed-up over 1 process: {out[0]['median_s'] / out[1]['median_s']:.2f}×"
     return out
+
+
+def _traffic_worker(rank, world, folder, n, epochs, neurons, shuffle):
+    dist.init_process_group("gloo", init_method=f"file://{folder}/store", rank=rank, world_size=world)
+    try:
+        from torch_neuron import distributed
+        x, y = synthetic(n)
+        lo, hi = rank * n // world, (rank + 1) * n // world
+        lr = torch.linspace(0.1, 1.0, neurons, dtype=torch.float64) if neurons > 1 else 1.0
+        distributed.fit(x[lo:hi], y[lo:hi], epochs=epochs, lr=lr, shuffle=shuffle)
+        sent = torch.tensor([float(distributed.traffic.bytes)], dtype=torch.float64)
+        dist.all_reduce(sent, op=dist.ReduceOp.MAX)
+        if rank == 0:
+            Path(folder, "sent").write_text(str(int(sent.item())))
+    finally:
+        dist.destroy_process_group()
+
+
+def traffic(n, epochs, world, neurons=1, shuffle=False):
+    """The most bytes any rank sent during one distributed.fit (as counted by distributed.traffic)."""
+    with tempfile.TemporaryDirectory() as folder:
+        mp.spawn(_traffic_worker, args=(world, folder, n, epochs, neurons, shuffle), nprocs=world, join=True)
+        return int(Path(folder, "sent").read_text())
+
+
+if __name__ == "__main__":
+    for n, epochs, world, neurons, shuffle in [(1_000_000, 100, 2, 1, False), (1_000_000, 100, 4, 1, False),
+                                               (1_000, 100, 2, 1_000, False), (100_000, 10, 2, 1, True)]:
+        print(f"n={n:,}, epochs={epochs}, ranks={world}, neurons={neurons:,}, shuffle={shuffle}: "
+              f"{traffic(n, epochs, world, neurons, shuffle):,} bytes sent per rank")
