@@ -19,7 +19,6 @@ from . import engines, training, validate
 from .collectives import ERRORS, Comm, check_all, init, launched, traffic  # noqa: F401  (re-exported)
 from .engines import scan
 from .moments import Moments
-from .shapes import broadcast_shapes
 from .training import FitResult, History
 
 MAX_DIMS = 16  # neuron dims sent in the agreement, so that a rank without samples learns them
@@ -119,13 +118,7 @@ class _Settings:
 
 def _check_shard(x, y):
     """validate.check_data, except that a shard may be empty; and finite (checked here, before any collective)."""
-    if x.dim() and y.dim() and x.shape[-1] == 0 == y.shape[-1]:
-        try:
-            broadcast_shapes(x.shape[:-1], y.shape[:-1])
-        except RuntimeError:
-            raise ValueError(f"the leading dims of x {tuple(x.shape)} and y {tuple(y.shape)} do not broadcast") from None
-    else:
-        validate.check_data(x, y, one_dim=False)
+    validate.check_data(x, y, one_dim=False, empty_ok=True)
     validate.check_finite(x, "x")
     validate.check_finite(y, "y")
 

@@ -42,8 +42,11 @@ def check_finite(t, name):
         raise ValueError(f"{name} holds NaN or inf values")
 
 
-def check_data(x, y, *, one_dim):
-    """x, y (..., n): same n ≥ 1 and leading dims that broadcast (finiteness: check_finite, or the fit's result)."""
+def check_data(x, y, *, one_dim, empty_ok=False):
+    """x, y (..., n): same n (≥ 1 unless empty_ok: a rank's shard) and leading dims that broadcast.
+
+    Finiteness is check_finite's, or the fit's result's.
+    """
     if x.dim() == 0 or y.dim() == 0:
         raise ValueError("x and y need at least one dimension (the samples)")
     if one_dim and (x.dim() != 1 or y.dim() != 1):
@@ -51,7 +54,7 @@ def check_data(x, y, *, one_dim):
                          f"got shapes {tuple(x.shape)} and {tuple(y.shape)}")
     if x.shape[-1] != y.shape[-1]:
         raise ValueError(f"x and y have different lengths: {x.shape[-1]} and {y.shape[-1]}")
-    if x.shape[-1] == 0:
+    if x.shape[-1] == 0 and not empty_ok:
         raise ValueError("x and y are empty: nothing to fit")
     try:
         broadcast_shapes(x.shape[:-1], y.shape[:-1])
