@@ -16,7 +16,8 @@ pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402  (Pillow comes with matplotlib)
 
-from torch_neuron import animate, fonts, plot  # noqa: E402
+from torch_neuron import plot  # noqa: E402
+from torch_neuron.plot import animate, fonts  # noqa: E402
 from torch_neuron.cli import main  # noqa: E402
 from test_plot import no_missing_glyph  # noqa: E402
 

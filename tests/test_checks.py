@@ -7,7 +7,7 @@ import torch
 
 import torch_neuron.functional as F
 from torch_neuron import NeuronFunction
-from torch_neuron.checks import compare, gradchecks, gradient_checks, run_checks
+from torch_neuron.cli.selfcheck import compare, gradchecks, gradient_checks, run_checks
 from torch_neuron.cli import main
 
 CPU, F64 = torch.device("cpu"), torch.float64

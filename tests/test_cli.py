@@ -1,6 +1,6 @@
 """The torch-neuron command as a user runs it: train, check, predict; every error is one line and exit status 2.
 
-A few tests start a real process (python -m torch_neuron.cli, scripts/*.py); the rest call main(argv)
+A few tests start a real process (python -m torch_neuron, scripts/*.py); the rest call main(argv)
 in this process, which exits the same way (SystemExit with the status) and is ~1 s cheaper per run.
 """
 import json
@@ -15,9 +15,10 @@ import torch
 
 import torch_neuron as tn
 import torch_neuron.functional as F
-from torch_neuron import csvfile, train_run
+from torch_neuron.data import csvfile
+from torch_neuron.cli import train as train_run
 from torch_neuron.cli import main
-from torch_neuron.modelfile import save
+from torch_neuron.cli.modelfile import save
 
 import reference as ref
 
@@ -27,7 +28,7 @@ TRAIN_KEYS = {"w", "b", "loss", "device", "dtype", "epochs", "engine", "seconds"
 
 def run_process(*argv, cwd, script=None):
     """Run the command in a fresh Python, as a user would → (status, stdout, stderr)."""
-    command = [sys.executable, str(ROOT / "scripts" / script)] if script else [sys.executable, "-m", "torch_neuron.cli"]
+    command = [sys.executable, str(ROOT / "scripts" / script)] if script else [sys.executable, "-m", "torch_neuron"]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run(command + [str(a) for a in argv], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=120)

@@ -11,8 +11,8 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from torch_neuron.csvfile import CsvFile, Reservoir, Stream, read_csv
-from torch_neuron.moments import Moments
+from torch_neuron.data.csvfile import CsvFile, Reservoir, Stream, read_csv
+from torch_neuron.training.moments import Moments
 
 
 def write(tmp_path, text, name="data.csv"):

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from torch_neuron import load_diabetes
-from torch_neuron.data import feature_index
+from torch_neuron.data.diabetes import feature_index
 
 NAMES = ("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6")
 

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import torch_neuron as tn
-from torch_neuron.modelfile import ModelFileError, load, save
+from torch_neuron.cli.modelfile import ModelFileError, load, save
 
 from reference import B_100 as BOOK_B, W_100 as BOOK_W
 

@@ -18,7 +18,8 @@ import torch_neuron as tn
 pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure  # noqa: E402
 
-from torch_neuron import fonts, labels, plot  # noqa: E402
+from torch_neuron import plot  # noqa: E402
+from torch_neuron.plot import fonts, labels  # noqa: E402
 from torch_neuron.cli import main  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -328,7 +329,7 @@ def test_importing_and_drawing_leave_the_global_rcparams_as_they_were(tmp_path):
     code = f"""
 import sys, matplotlib
 before = dict(matplotlib.rcParams)
-import torch_neuron, torch_neuron.plot, torch_neuron.fonts, torch_neuron.animate
+import torch_neuron, torch_neuron.plot, torch_neuron.plot.fonts, torch_neuron.plot.animate
 x = torch_neuron.load_diabetes().data[:, 2]; y = torch_neuron.load_diabetes().target
 h = torch_neuron.Neuron().fit(x, y, epochs=2, history=True)
 torch_neuron.plot.plot_fit({str(tmp_path / "k.png")!r}, x, y, h, size=(8, 3), dpi=30, lang="ko")

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import torch_neuron as tn
-from torch_neuron.validate import same_device
+from torch_neuron.training.settings import same_device
 
 D = torch.device
 

@@ -1,7 +1,7 @@
 """torch_neuron: the linear-regression neuron of "Do it! 딥러닝 입문" (ch. 3) in PyTorch, its backprop verified."""
 from .data import load_diabetes
 from .engines import ENGINE_NAMES
-from .function import NeuronFunction
+from .neuron_function import NeuronFunction
 from .functional import backprop, forpass, sgd_step, squared_error
 from .neuron import Neuron
 from .training import FitResult, History, TrainingDiverged, epoch_losses, fit, fit_chunks

@@ -3,8 +3,8 @@ import torch
 from torch import nn
 
 from . import functional as F
-from . import validate
-from .training import fit_checked
+from .training import settings as validate
+from .training.fitting import fit_checked
 
 
 class Neuron(nn.Module):

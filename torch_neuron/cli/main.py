@@ -21,13 +21,13 @@ import time
 import torch
 
 import torch_neuron as tn
-from . import distributed
-from .csvfile import read_csv
+from .. import distributed
+from ..data.csvfile import read_csv
+from ..engines import choose_engine
+from ..training import TrainingDiverged
 from .devices import get_device
-from .engines import choose_engine
 from .modelfile import load, save
-from .train_run import fit_for_train, process_group
-from .training import TrainingDiverged
+from .train import fit_for_train, process_group
 
 PROG = "torch-neuron"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -113,7 +113,7 @@ def train(args):
     if args.csv is not None and (args.x is None or args.y is None):
         raise ValueError("--csv needs --x COLUMN and --y COLUMN")
     if args.lang == "ko" and (args.plot or args.animate):
-        from .fonts import korean_font_path
+        from ..plot.fonts import korean_font_path
         korean_font_path()  # a missing font extra is an error before the fit, not after it
     with process_group(device) as (device, rank, world):
         fitted = fit_for_train(args, dtype, device, engine, rank, world)
@@ -127,11 +127,11 @@ def train(args):
     if args.save:
         save(neuron, args.save)
     if args.plot:
-        from .plot import plot_fit, run_title  # matplotlib only when a picture is asked for
+        from ..plot import plot_fit, run_title  # matplotlib only when a picture is asked for
         plot_fit(args.plot, x, y, history, w0=1.0, b0=1.0, xlabel=xname, ylabel=yname, lang=args.lang,
                  title=run_title(xname, yname, args.epochs, args.lr, args.batch_size, lang=args.lang))
     if args.animate:
-        from .plot import animate_fit
+        from ..plot import animate_fit
         animate_fit(args.animate, x, y, history, lr=args.lr, batch_size=args.batch_size, xlabel=xname,
                     ylabel=yname, lang=args.lang)
     result = dict(w=w, b=b, loss=loss, device=str(neuron.w.device), dtype=args.dtype, epochs=args.epochs,
@@ -155,7 +155,7 @@ def train(args):
 
 def check(args):
     """check: run every self-check, print a table (or JSON); exit 0 if all pass, else 1."""
-    from .checks import run_checks  # torch.func and gradcheck only for this command
+    from .selfcheck import run_checks  # torch.func and gradcheck only for this command
 
     dtype = DTYPES[args.dtype]
     device = get_device(args.device, dtype=dtype)

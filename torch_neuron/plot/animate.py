@@ -11,7 +11,7 @@ import torch
 from .canvas import (OPT_COLOR, SGD_COLOR, checked_data, cpu64, draw_contours, equation, history_arrays,
                      least_squares, new_figure, require_matplotlib)
 from .fonts import rc_context, set_font
-from .functional import sgd_step
+from ..functional import sgd_step
 from .labels import words
 
 

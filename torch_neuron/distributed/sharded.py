@@ -15,11 +15,13 @@ import zlib
 
 import torch
 
-from . import engines, training, validate
-from .collectives import ERRORS, Comm, check_all, init, launched, traffic  # noqa: F401  (re-exported)
-from .engines import scan
-from .moments import Moments
-from .training import FitResult, History
+from .. import engines
+from ..engines import scan
+from ..training import fitting as training
+from ..training import settings as validate
+from ..training.fitting import FitResult, History
+from ..training.moments import Moments
+from .group import ERRORS, Comm, traffic
 
 MAX_DIMS = 16  # neuron dims sent in the agreement, so that a rank without samples learns them
 

@@ -14,8 +14,8 @@ import torch
 from torch.autograd import gradcheck, gradgradcheck
 
 import torch_neuron as tn
-from .book import book_fit
-from . import functional as F  # looked up at call time, so a patched F.backprop is what gets checked
+from ..book import book_fit
+from .. import functional as F  # looked up at call time, so a patched F.backprop is what gets checked
 
 N_RANDOM = 256  # random samples for the gradient checks
 EPOCHS = 20  # engine comparisons on the book's 442 samples: 8,840 steps at batch 1

@@ -4,7 +4,7 @@ import numbers
 
 import torch
 
-from .shapes import broadcast_shapes
+from ..shapes import broadcast_shapes
 
 
 def as_tensor(value, name, *, dtype, device):

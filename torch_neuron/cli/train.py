@@ -15,12 +15,12 @@ import torch
 import torch.distributed as dist
 
 import torch_neuron as tn
-from . import distributed
-from . import functional as F
-from .csvfile import CsvFile, Reservoir, Stream
-from .data import feature_index
-from .moments import Moments
-from .training import History
+from .. import distributed
+from .. import functional as F
+from ..data.csvfile import CsvFile, Reservoir, Stream
+from ..data.diabetes import feature_index
+from ..training import History
+from ..training.moments import Moments
 
 SLOW_ENGINES, SLOW_STEPS = ("loop", "autograd"), 20_000  # ~1 s and more: worth a progress bar
 PLOT_POINTS = 20_000  # --plot of a streamed file or a sharded fit draws a uniform sample of this many rows

@@ -18,7 +18,7 @@ def load_diabetes():
 
     The file holds scikit-learn's values written with repr(), which round-trips float64 exactly.
     """
-    with resources.files(__package__).joinpath("data", "diabetes.csv").open(newline="") as f:
+    with resources.files(__package__).joinpath("diabetes.csv").open(newline="") as f:
         rows = list(csv.reader(f))
     header, values = rows[0], torch.tensor([[float(v) for v in row] for row in rows[1:]], dtype=torch.float64)
     return Dataset(values[:, :-1].contiguous(), values[:, -1].contiguous(), tuple(header[:-1]))

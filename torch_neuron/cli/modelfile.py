@@ -9,7 +9,7 @@ import warnings
 
 import torch
 
-from .neuron import Neuron
+from ..neuron import Neuron
 
 
 class ModelFileError(ValueError):

@@ -8,11 +8,12 @@ from typing import NamedTuple, Optional
 
 import torch
 
-from . import engines, validate
-from .engines.scan import chunk_maps, repeat_map
+from .. import engines
+from ..engines.scan import chunk_maps, repeat_map
+from ..progress import progress_bar
+from ..shapes import broadcast_shapes
+from . import settings as validate
 from .moments import Moments
-from .progress import progress_bar
-from .shapes import broadcast_shapes
 
 
 class History(NamedTuple):

@@ -14,8 +14,8 @@ import os
 import numpy as np
 import torch
 
-from .data import feature_index
-from .moments import Moments
+from ..training.moments import Moments
+from .diabetes import feature_index
 
 CHUNK_BYTES = 4 << 20  # ~100,000 rows of two numbers per chunk; the parser's memory is a few times this
 _BLANK_START = np.frombuffer(b', \t\r\n"\x0b\x0c', np.uint8)  # a blank row (no cell but spaces) begins so

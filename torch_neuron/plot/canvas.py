@@ -3,10 +3,10 @@ the least-squares optimum, and the contours of the loss surface.
 """
 import torch
 
-from . import validate
+from ..training import settings as validate
 from .fonts import rc_context, set_font
 from .labels import words
-from .training import epoch_losses
+from ..training import epoch_losses
 
 _MISSING = "plotting needs matplotlib: pip install 'torch_neuron[plot]'"
 DATA_COLOR, FIRST_COLOR, SGD_COLOR, OPT_COLOR = "#7f8c8d", "#e67e22", "#c0392b", "#1a5276"

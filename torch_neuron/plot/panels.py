@@ -1,19 +1,9 @@
-"""Pictures of a fit: the data with its fitted lines, the loss per epoch, and the path of (w, b) on the loss surface.
-
-matplotlib is an optional extra (pip install 'torch_neuron[plot]'), imported only when a picture is drawn.
-The figures are matplotlib.figure.Figure objects on the Agg canvas, never pyplot: no display is needed and the
-caller's pyplot backend and state are left alone. Nothing here changes the neuron, the data or the history.
-lang='ko' writes every title, label, legend and caption in Korean, in the NanumGothic font of the optional
-extra (pip install 'torch_neuron[ko]'), applied inside matplotlib.rc_context only (torch_neuron/fonts.py).
-Re-exported here: plot_limit_cycle and one_more_epoch (limit_cycle.py), animate_fit (animate.py).
-"""
-from .animate import animate_fit  # noqa: F401  (re-exported)
+"""The fit's three panels (data and lines, loss per epoch, path on the loss surface) and plot_fit, which draws them."""
+from ..training import epoch_losses
 from .canvas import (DATA_COLOR, FIRST_COLOR, OPT_COLOR, SGD_COLOR, checked_data, cpu64, draw_contours, equation,
                      fmt_num, history_arrays, least_squares, loss_at, new_figure, numpy64, require_matplotlib)
 from .fonts import rc_context, set_font
 from .labels import words
-from .limit_cycle import one_more_epoch, plot_limit_cycle  # noqa: F401  (re-exported)
-from .training import epoch_losses
 
 
 def run_title(xname, yname, epochs, lr, batch_size, *, lang="en"):

@@ -16,7 +16,7 @@ def one_more_epoch(x, y, history, *, lr=1.0):
     The book's update (functional.sgd_step on one sample at a time, in order): where a fixed step lands
     at every sample, not just at the end of the epoch that the history records.
     """
-    from .functional import sgd_step
+    from ..functional import sgd_step
 
     x, y = checked_data(x, y)
     hw, hb = history_arrays(history)
