@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from torch_neuron.cli.devices import available_devices, get_device
+from torch_neuron.devices import available_devices, get_device
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from .. import distributed
 from ..data.csvfile import read_csv
 from ..engines import choose_engine
 from ..training import TrainingDiverged
-from .devices import get_device
+from ..devices import get_device
 from .modelfile import load, save
 from .train import fit_for_train, process_group
 
