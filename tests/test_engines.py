@@ -27,7 +27,7 @@ def run(engine, x, y, w=1.0, b=1.0, *, history=True, **kw):
     shape = torch.broadcast_shapes(x.shape[:-1], y.shape[:-1], kw["lr"].shape if torch.is_tensor(kw["lr"]) else ())
     w, b = (torch.full(shape, v, dtype=x.dtype, device=x.device) for v in (w, b))
     orders = engines.Orders(x.shape[-1], kw["epochs"], kw.pop("shuffle"), kw.pop("seed"))
-    w, b, trajectory = engines.ENGINES[engines.choose_engine(engine)](x, y, w, b, orders=orders, progress=Silent(), history=history, **kw)
+    w, b, trajectory, _ = engines.ENGINES[engines.choose_engine(engine)](x, y, w, b, orders=orders, progress=Silent(), history=history, **kw)
     return trajectory if history else (w, b)
 
 
@@ -244,7 +244,7 @@ def test_choose_engine():
 def test_every_engine_returns_the_same_shapes_and_keeps_history_only_when_asked(engine, shuffle):
     """(w, b) of the neuron shape; with history the per-epoch (ws, bs) end at (w, b); without, None."""
     x, y = random_data(4, 3, 7)
-    w, b, trajectory = engines.ENGINES[engine](
+    w, b, trajectory, _ = engines.ENGINES[engine](
         x, y, torch.ones(3, dtype=F64), torch.ones(3, dtype=F64), epochs=4, lr=0.5, batch_size=2,
         orders=engines.Orders(7, 4, shuffle, 0), progress=Silent(), history=False)
     assert w.shape == b.shape == (3,) and trajectory is None

@@ -159,7 +159,10 @@ def test_shuffle_uses_every_sample_once_per_epoch(small):
        batch_size=st.integers(1, 7), epochs=st.integers(1, 20), lead=st.sampled_from([(), (3,)]))
 def test_fit_chunks_equals_fit_on_the_whole_data(seed, sizes, batch_size, epochs, lead):
     """Chunks of any sizes (batches spanning two chunks included) = fit(engine='scan') on their concatenation,
-    the loss per epoch (from moments merged chunk by chunk) included."""
+    the loss per epoch (from moments merged chunk by chunk) included. (A first chunk of one sample with
+    neuron dims reads as PyTorch's (batch, 1) layout and is refused: tests/test_boundary*.py.)"""
+    if lead and sizes[0] == 1:
+        sizes = [2] + sizes[1:]
     x, y = random_data(seed, *lead, sum(sizes))
     chunks = zip(x.split(sizes, -1), y.split(sizes, -1))
     kw = dict(epochs=epochs, lr=0.9, batch_size=batch_size, history=True)

@@ -1,10 +1,12 @@
 """Neuron: the book's linear-regression neuron (선형 회귀 뉴런) as a torch.nn.Module."""
+from typing import Any
+
 import torch
 from torch import nn
 
 from . import functional as F
-from .training import settings as validate
-from .training.fitting import fit_checked
+from .training import settings
+from .training.fitting import History, check_options, run_fit
 
 
 class Neuron(nn.Module):
@@ -17,14 +19,23 @@ class Neuron(nn.Module):
     work as for any module.
     """
 
-    def __init__(self, w=1.0, b=1.0, *, device=None, dtype=None):
+    def __init__(self, w: Any = 1.0, b: Any = 1.0, *, device: Any = None, dtype: torch.dtype | None = None):
         super().__init__()
-        kw = dict(device=device, dtype=dtype or torch.get_default_dtype())
-        self.w = nn.Parameter(torch.tensor(float(w), **kw))  # 가중치 (weight)
-        self.b = nn.Parameter(torch.tensor(float(b), **kw))  # 절편 (intercept)
+        dtype = settings.check_dtype(dtype) if dtype is not None else settings.fit_dtype({}, None)
+        device = settings.fit_device({}, device, dtype=dtype)
+        self.w = nn.Parameter(self._number(w, "w", dtype, device))  # 가중치 (weight)
+        self.b = nn.Parameter(self._number(b, "b", dtype, device))  # 절편 (intercept)
 
-    def _input(self, x, name="x"):
-        return validate.as_tensor(x, name, dtype=self.w.dtype, device=self.w.device)
+    @staticmethod
+    def _number(value: Any, name: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        t = settings.check_start(value, name, dtype=dtype, device=device)
+        if t.numel() != 1:
+            raise ValueError(f"{name} must be one number, got shape {tuple(t.shape)}: "
+                             "for many neurons at once use torch_neuron.fit")
+        return t.reshape(()).clone()
+
+    def _input(self, x: Any, name: str = "x") -> torch.Tensor:
+        return settings.as_tensor(x, name, dtype=self.w.dtype, device=self.w.device, move=False)
 
     def forpass(self, x):
         """ŷ = x·w + b, elementwise, for a tensor x of any shape."""
@@ -45,11 +56,11 @@ class Neuron(nn.Module):
     def predict(self, x):
         """ŷ for new x (numbers, lists or a tensor on the neuron's device; all finite), without a graph."""
         x = self._input(x)
-        validate.check_finite(x, "x")
+        settings.check_finite(x, "x")
         return self.forpass(x)
 
-    def fit(self, x, y, epochs=100, lr=1.0, *, batch_size=1, shuffle=False, seed=0, engine="auto",
-            history=False, progress=False):
+    def fit(self, x: Any, y: Any, epochs: int = 100, lr: Any = 1.0, *, batch_size: int = 1, shuffle: bool = False,
+            seed: int = 0, engine: str = "auto", history: bool = False, progress: bool = False) -> History | None:
         """Per-sample gradient descent as in the book: for each epoch, for each (x_i, y_i), w −= lr·x_i·err.
 
         x, y: 1-D, one value per sample. batch_size > 1 gives mini-batch descent (n: full batch),
@@ -58,14 +69,17 @@ class Neuron(nn.Module):
         divergence — w and b stay as they were.
         """
         x, y = self._input(x), self._input(y, "y")
-        validate.check_data(x, y, one_dim=True)
-        if torch.is_tensor(lr) and lr.dim():
+        settings.check_data(x, y, one_dim=True)
+        dtype, device = self.w.dtype, self.w.device
+        o = check_options(self.w.detach(), self.b.detach(), epochs=epochs, lr=lr, batch_size=batch_size,
+                          history=history, on_divergence="raise", dtype=dtype, device=device)
+        if torch.is_tensor(o.lr):
             raise ValueError("Neuron.fit takes one lr (a number or a 0-dim tensor); "
                              "use torch_neuron.fit for a tensor of learning rates")
+        result = run_fit(x, y, o, shuffle=settings.check_flag(shuffle, "shuffle"), seed=settings.check_seed(seed),
+                         engine=settings.check_choice(engine, "engine", settings.ENGINE_NAMES),
+                         progress=settings.check_flag(progress, "progress"))
         with torch.no_grad():
-            result = fit_checked(x, y, self.w.detach(), self.b.detach(), epochs=epochs, lr=lr,
-                                 batch_size=batch_size, shuffle=shuffle, seed=seed, engine=engine,
-                                 history=history, progress=progress)
             self.w.copy_(result.w)
             self.b.copy_(result.b)
         return result.history

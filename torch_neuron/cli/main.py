@@ -146,7 +146,8 @@ def train(args):
         print(f"data: x = {xname}, y = {yname}, n = {n}")
         print(f"device: {result['device']}, dtype: {args.dtype}, engine: {engine}, epochs: {args.epochs}, "
               f"lr: {args.lr:g}, batch size: {args.batch_size}{', shuffled' if args.shuffle else ''}")
-        print(f"time: {seconds:.3f} s" if seconds >= 1 else f"time: {seconds * 1e3:.2f} ms")
+        took = f"{seconds:.3f} s" if seconds >= 1 else f"{seconds * 1e3:.2f} ms"
+        print(f"time: {took} (the fit{' and reading the file' if args.csv else ''}, one-time set-up included)")
         for what, path in (("saved", args.save), ("plot", args.plot), ("animation", args.animate)):
             if path:
                 print(f"{what}: {path}")

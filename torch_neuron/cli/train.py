@@ -75,10 +75,6 @@ def fit_for_train(args, dtype, device, engine, rank, world):
         data = _data(args, dtype, device, in_memory, rank, world)
     names, source = data
     history = bool(args.plot or args.animate)
-    # warm-up: a 1-epoch fit of two samples first, so the time below is the fit's, not the first call's
-    # one-off setup (lazy imports, kernels and CUDA initialisation: up to seconds on a GPU)
-    tn.Neuron(device=device, dtype=dtype).fit([0.1, 0.2], [1.0, 2.0], epochs=1, lr=1e-3, engine=engine)
-    tn.fit_chunks([([0.1, 0.2], [1.0, 2.0])], epochs=1, lr=1e-3, dtype=dtype, device=device)
 
     if world is None and in_memory:  # the book's way: Neuron.fit on every sample
         x, y = source
@@ -103,12 +99,12 @@ def fit_for_train(args, dtype, device, engine, rank, world):
         result = distributed.fit(x, y, shuffle=args.shuffle, seed=args.seed, history=history, **settings)
         reservoir = Reservoir(PLOT_POINTS if args.plot else 0, args.seed + rank)
         reservoir.add(x, y)
-        moments = distributed.gather_moments(Moments.of(x, y) if len(x) else None, dtype=dtype, device=device)
+        moments = distributed.gather_moments(Moments.of(x, y) if len(x) else None, device=device)
         sample = reservoir.rows
     else:  # this rank's byte range streamed; batches of more than one sample need its row count first
         count = (lambda: source.table.count_rows(source.start, source.end)) if args.batch_size > 1 else None
         result = distributed.fit_chunks(source, n=count, history=history, dtype=dtype, device=device, **settings)
-        moments = distributed.gather_moments(source.moments, dtype=dtype, device=device)
+        moments = distributed.gather_moments(source.moments, device=device)
         sample = source.sample.rows
     seconds = time.perf_counter() - start
     if world and args.plot:  # the sample of the whole data: the smallest keys of every rank's sample

@@ -17,17 +17,17 @@ import torch
 
 from .. import engines
 from ..engines import scan
-from ..training import fitting as training
-from ..training import settings as validate
-from ..training.fitting import FitResult, History
+from ..training import settings
+from ..training.chunks import Chunks
+from ..training.fitting import FitResult, History, check_options, check_result, neuron_shape
 from ..training.moments import Moments
 from .group import ERRORS, Comm, traffic
 
 MAX_DIMS = 16  # neuron dims sent in the agreement, so that a rank without samples learns them
 
 
-def fit(x, y, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, shuffle=False, seed=0, history=False,
-        group=None):
+def fit(x, y, *, w=1.0, b=1.0, epochs=100, lr=1.0, batch_size=1, shuffle=False, seed=0, history=False,
+        dtype=None, device=None, on_divergence="raise", group=None):
     """Fit on data sharded over the ranks of `group` → the fit of the shards concatenated in rank order.
 
     Call it on every rank with that rank's contiguous shard x, y (..., n_r): rank 0 holds the first
@@ -35,21 +35,26 @@ def fit(x, y, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, shuffle=False, 
     Returns the same FitResult on every rank. Bad data or settings on any rank make every rank raise
     the same error, naming the rank. Sent per rank (counted in `traffic`): a status record and three
     3×3 maps per neuron, whatever n and the epochs; with shuffle also, every epoch, the samples that
-    change rank: O(n) per epoch.
+    change rank: O(n) per epoch. dtype, device and on_divergence: as torch_neuron.fit's.
     """
-    comm = Comm(group, x.device if torch.is_tensor(x) else "cpu")
+    comm = Comm(group, device if device is not None else x.device if torch.is_tensor(x) else "cpu")
     traffic.reset()
     error = s = shape = None
     try:
-        dtype, device = training._dtype_device((x, y, w, b), None, None)
-        x = validate.as_tensor(x, "x", dtype=dtype, device=device)
-        y = validate.as_tensor(y, "y", dtype=dtype, device=device)
+        named = dict(x=x, y=y, w=w, b=b, lr=lr)
+        dtype = settings.fit_dtype(named, dtype)
+        device = settings.fit_device(named, device, dtype=dtype)
+        x = settings.as_tensor(x, "x", dtype=dtype, device=device)
+        y = settings.as_tensor(y, "y", dtype=dtype, device=device)
         _check_shard(x, y)
-        s = _Settings(w, b, epochs, lr, batch_size, dtype, device, history, shuffle, seed, x.shape[:-1], y.shape[:-1])
-        shape = training._neuron_shape(x=x.shape[:-1], y=y.shape[:-1], lr=s.lr_shape)
+        shuffle, seed = settings.check_flag(shuffle, "shuffle"), settings.check_seed(seed)
+        s = _Settings(w, b, epochs, lr, batch_size, dtype, device, history, on_divergence, shuffle, seed,
+                      x.shape[:-1], y.shape[:-1])
+        shape = neuron_shape(x=x.shape[:-1], y=y.shape[:-1], lr=s.lr_shape)
     except ERRORS as e:
         error = e
-    counts, _ = _agree_on(comm, error, x.shape[-1] if shape is not None else 0, s.key if s else 0, shape)
+    code = _DTYPES.index(s.dtype) + 1 if s is not None else 0
+    counts, _, _ = _agree_on(comm, error, x.shape[-1] if shape is not None else 0, s.key if s else 0, shape, code)
     if not any(counts):
         raise ValueError(f"every rank's shard is empty ({comm.world} ranks): nothing to fit")
     lo, n = sum(counts[:comm.rank]), sum(counts)
@@ -64,54 +69,65 @@ def fit(x, y, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, shuffle=False, 
     return _finish(comm, pieces, moments, counts, s, shape)
 
 
-def fit_chunks(chunks, w=1.0, b=1.0, *, n=None, epochs=100, lr=1.0, batch_size=1, history=False, dtype=None,
-               device="cpu", group=None):
+def fit_chunks(chunks, *, w=1.0, b=1.0, n=None, epochs=100, lr=1.0, batch_size=1, history=False, dtype=None,
+               device=None, on_divergence="raise", group=None):
     """fit for a shard that arrives in pieces, an iterable of (x, y) read once in order: memory per chunk.
 
+    The chunks go through the pipeline of torch_neuron.fit_chunks (training/chunks.py); dtype: as given,
+    else that of the ranks' first non-empty chunks (a rank without samples takes theirs).
     n: the samples this rank's chunks hold (or a function that counts them), needed up front when
     batch_size > 1 on several ranks (it places the batch boundaries), and checked against the chunks.
     No shuffle: that needs the data in memory (fit).
     """
-    comm, error, s = Comm(group, device), None, None
+    comm, error, s, reader = Comm(group, device if device is not None else "cpu"), None, None, None
     traffic.reset()
     try:
-        s = _Settings(w, b, epochs, lr, batch_size, dtype or torch.get_default_dtype(), torch.device(device),
-                      history, False, 0)
+        reader = Chunks(chunks, dict(w=w, b=b, lr=lr), dtype=dtype, device=device, moments=history, empty_ok=True)
+        s = _Settings(w, b, epochs, lr, batch_size, reader.dtype, reader.device, history, on_divergence)
         n = n() if callable(n) else n  # inside the agreement: a failure to count is every rank's error
         if n is None and s.batch_size > 1 and comm.world > 1:
             raise ValueError("fit_chunks needs n, this rank's sample count, when batch_size > 1 on several ranks")
     except ERRORS as e:
         error = e
-    counts, _ = _agree_on(comm, error, -1 if n is None else n, s.key if s else 0, None)
+    code = _DTYPES.index(reader.dtype) + 1 if reader is not None and (dtype is not None or not reader.empty) else 0
+    counts, _, agreed = _agree_on(comm, error, -1 if n is None else n, s.key if s else 0, None, code)
+    if agreed is not None and reader.dtype != agreed:  # no samples here: the dtype of the ranks with samples
+        reader.dtype = agreed
+        s = _Settings(w, b, epochs, lr, batch_size, agreed, reader.device, history, on_divergence)
+    reader.lr_shape, reader.limit = s.lr_shape, n
     placed = n is not None and s.batch_size > 1  # else no batch straddles shards, and positions do not matter
     lo, total = (sum(counts[:comm.rank]), sum(counts)) if placed else (0, None)
-    error, state = None, dict(count=0, moments=None, shape=None, limit=n)
+    error, pieces = None, None
     try:
-        pieces = _pieces(_checked_chunks(chunks, s, state), s, lo, n if placed else None, total,
-                         lambda: state["shape"])
-        if n is not None and state["count"] != n:
-            raise ValueError(f"the chunks held {state['count']} samples, not n={n}")
-    except (ValueError, OSError) as e:  # bad data or an unreadable file; anything else is a bug: its traceback
+        pieces = _pieces(reader, s, lo, n if placed else None, total, lambda: reader.shape)
+        if n is not None and reader.count != n:
+            raise ValueError(f"the chunks held {reader.count} samples, not n={n}")
+    except (ValueError, TypeError, OSError) as e:  # bad data or an unreadable file; anything else is a bug
         error = e
-    counts, shape = _agree_on(comm, error, state["count"], 0, state["shape"] if state["count"] else None)
+    counts, shape, _ = _agree_on(comm, error, reader.count, 0, reader.shape if reader.count else None)
     if shape is None:
         raise ValueError(f"the chunks of every rank ({comm.world} ranks) held no samples: nothing to fit")
     if pieces is None:
         pieces = _pieces([], s, 0, 0, 1, lambda: shape)
-    moments = _moments(state["moments"], shape) if history and state["count"] else None
+    moments = _moments(reader.moments, shape) if history and reader.count else None
     return _finish(comm, pieces.expand(*shape, 3, 3, 3), moments, counts, s, shape)
+
+
+_DTYPES = (torch.float32, torch.float64)
 
 
 class _Settings:
     """fit's settings through the checks torch_neuron.fit uses; `key` is what every rank must share."""
 
-    def __init__(self, w, b, epochs, lr, batch_size, dtype, device, history, *shared):
-        self.w, self.b, self.epochs, self.lr, self.batch_size = training._checked_settings(
-            w, b, epochs, lr, batch_size, dtype, device)
-        self.dtype, self.device, self.history = dtype, device, bool(history)
-        self.lr_shape = self.lr.shape if torch.is_tensor(self.lr) else ()
+    def __init__(self, w, b, epochs, lr, batch_size, dtype, device, history, on_divergence, *shared):
+        self.o = check_options(w, b, epochs=epochs, lr=lr, batch_size=batch_size, history=history,
+                               on_divergence=on_divergence, dtype=dtype, device=device)
+        self.w, self.b, self.epochs, self.lr, self.batch_size, self.history = self.o[:6]
+        self.dtype, self.device, self.lr_shape = dtype, device, self.o.lr_shape
         key = 0
-        for v in (self.w, self.b, self.lr, self.epochs, self.batch_size, self.history, dtype, device.type, *shared):
+        # the dtype is agreed on separately (a rank without samples takes the others'); values as float64
+        for v in (self.w.double(), self.b.double(), self.lr if not torch.is_tensor(self.lr) else self.lr.double(),
+                  self.epochs, self.batch_size, self.history, on_divergence, device.type, *shared):
             if torch.is_tensor(v):
                 v = (tuple(v.shape), v.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
             key = zlib.crc32(repr(v).encode(), key)
@@ -119,29 +135,10 @@ class _Settings:
 
 
 def _check_shard(x, y):
-    """validate.check_data, except that a shard may be empty; and finite (checked here, before any collective)."""
-    validate.check_data(x, y, one_dim=False, empty_ok=True)
-    validate.check_finite(x, "x")
-    validate.check_finite(y, "y")
-
-
-def _checked_chunks(chunks, s, state):
-    """The chunks, each checked as fit checks a shard; counts the samples, merges moments, notes the neuron dims."""
-    for i, (xc, yc) in enumerate(chunks):
-        xc = validate.as_tensor(xc, f"x of chunk {i}", dtype=s.dtype, device=s.device)
-        yc = validate.as_tensor(yc, f"y of chunk {i}", dtype=s.dtype, device=s.device)
-        _check_shard(xc, yc)
-        shape = training._neuron_shape(x=xc.shape[:-1], y=yc.shape[:-1], lr=s.lr_shape)
-        if state["shape"] is not None and shape != state["shape"]:
-            raise ValueError(f"chunk {i} has neuron dims {tuple(shape)}, the chunks before {tuple(state['shape'])}")
-        state["shape"], state["count"] = shape, state["count"] + xc.shape[-1]
-        if state["limit"] is not None and state["count"] > state["limit"]:
-            raise ValueError(f"the chunks held more than n={state['limit']} samples")
-        if xc.shape[-1]:
-            if s.history:
-                m = Moments.of(xc, yc)
-                state["moments"] = m if state["moments"] is None else state["moments"].merge(m)
-            yield xc, yc
+    """settings.check_data, except that a shard may be empty; and finite (checked here, before any collective)."""
+    settings.check_data(x, y, empty_ok=True)
+    settings.check_finite(x, "x")
+    settings.check_finite(y, "y")
 
 
 def _pieces(chunks, s, lo, count, n, shape):
@@ -200,9 +197,12 @@ def _cuts(lo, hi, n, m):
     return h - lo, t - lo
 
 
+_MOMENTS = 7  # numbers per neuron in Moments.flat()
+
+
 def _moments(m, shape):
-    """A shard's Moments as one tensor (..., 5) of the neuron shape, for the gather."""
-    return torch.cat((m.mx, m.my, m.sxx, m.sxy, m.syy), -1).expand(*shape, 5)
+    """A shard's Moments as one float64 tensor (..., 7) of the neuron shape, for the gather."""
+    return m.flat().expand(*shape, _MOMENTS)
 
 
 def _exchange(comm, x, y, perm, counts):
@@ -225,45 +225,51 @@ def _exchange(comm, x, y, perm, counts):
     return placed[:, :kx].T.reshape(x.shape), placed[:, kx:].T.reshape(y.shape)
 
 
-def _agree_on(comm, error, count, key, shape):
-    """Every rank's count, and the neuron shape of those that sent one, once all know that all are well.
+def _agree_on(comm, error, count, key, shape, code=0):
+    """Every rank's count, the neuron shape of those that sent one, and every rank's `code`, once all are well.
 
     key: a rank's settings (_Settings.key), which must match rank 0's. Any failure raises on every rank alike.
     """
     dims = list(shape) if shape is not None else []
     if error is None and len(dims) > MAX_DIMS:
         error = ValueError(f"more than {MAX_DIMS} neuron dims: {tuple(dims)}")
-    sent = [count, key, len(dims) if shape is not None else -1] + (dims + [0] * MAX_DIMS)[:MAX_DIMS]
+    sent = [count, key, code, len(dims) if shape is not None else -1] + (dims + [0] * MAX_DIMS)[:MAX_DIMS]
     table = comm.agree(error, sent)
     other = [r for r, row in enumerate(table) if row[1] != table[0][1]]
     if other:
         raise ValueError(f"rank {other[0]} was called with other settings or data dims than rank 0: every rank must "
                          "pass the same w, b, epochs, lr, batch_size, shuffle, seed, history, dtype, device type "
                          "and neuron dims")
-    shapes = {r: tuple(row[3:3 + row[2]]) for r, row in enumerate(table) if row[2] >= 0}
+    shapes = {r: tuple(row[4:4 + row[3]]) for r, row in enumerate(table) if row[3] >= 0}
     if len(set(shapes.values())) > 1:
         raise ValueError("the neuron dims differ between ranks: " + ", ".join(f"rank {r} {d}" for r, d in shapes.items()))
-    return [row[0] for row in table], torch.Size(next(iter(shapes.values()))) if shapes else None
+    codes = {r: row[2] for r, row in enumerate(table) if row[2]}
+    if len(set(codes.values())) > 1:
+        raise ValueError("the ranks' data have different dtypes: " + ", ".join(
+            f"rank {r} {_DTYPES[c - 1]}" for r, c in codes.items()) + "; pass dtype=")
+    return ([row[0] for row in table], torch.Size(next(iter(shapes.values()))) if shapes else None,
+            _DTYPES[next(iter(codes.values())) - 1] if codes else None)
 
 
 def _finish(comm, pieces, moments, counts, s, shape):
     """Gather every rank's pieces (and moments), compose the epoch maps in rank order, apply them to (w, b)."""
     n, m = sum(counts), s.batch_size
-    final = training._neuron_shape(data=shape, w=s.w.shape, b=s.b.shape)
+    final = neuron_shape(data=shape, w=s.w.shape, b=s.b.shape)
     w, b = s.w.expand(final).clone(), s.b.expand(final).clone()
     if not s.epochs:  # nothing to gather: every rank knows (w, b) already
         empty = w[..., None][..., :0]
         return FitResult(w, b, History(empty, empty.clone(), empty.clone()) if s.history else None)
-    payload = pieces.reshape(-1) if moments is None else torch.cat((pieces.reshape(-1), moments.reshape(-1)))
+    # moments are float64 (moments.py): with them the payload is float64, and float32 maps pass through exactly
+    payload = pieces.reshape(-1) if moments is None else torch.cat((pieces.reshape(-1).double(), moments.reshape(-1)))
     if s.history and moments is None:  # no samples here: a rank's payloads must have one size
-        payload = torch.cat((payload, payload.new_zeros(shape.numel() * 5)))
+        payload = torch.cat((payload, payload.new_zeros(shape.numel() * _MOMENTS)))
     rows = [r.to(s.device) for r in comm.all_gather(payload)]
     k = pieces.numel()
     eye = _eye(s)
     M, open_batch, lo = None, None, 0  # open_batch: Σ(Mₚ − I) of a batch begun on an earlier rank
     for r, count in enumerate(counts):
         if count:
-            head, body, tail = rows[r][:k].view(pieces.shape).unbind(-3)
+            head, body, tail = rows[r][:k].to(pieces.dtype).view(pieces.shape).unbind(-3)
             h, t = _cuts(lo, lo + count, n, m)
             if h:
                 open_batch = head if open_batch is None else open_batch + head
@@ -276,32 +282,32 @@ def _finish(comm, pieces, moments, counts, s, shape):
             lo += count
     if pieces.dim() - len(shape) == 3:  # one epoch map, the same every epoch
         w, b, trajectory = scan.repeat_map(M, w, b, epochs=s.epochs, history=s.history)
-    elif s.history:  # shuffled: a map per epoch, (..., epochs, 3, 3)
-        ws, bs = scan.apply_map(scan.prefix_maps(M), w[..., None], b[..., None])
-        w, b, trajectory = ws[..., -1], bs[..., -1], (ws, bs)
-    else:
-        w, b = scan.apply_map(scan.reduce_maps(M), w, b)
-    training._check_result(w, b, (), s.epochs, s.lr)  # every rank's data is finite: agreed on above
+        radius = scan.spectral_radius(M)
+    else:  # shuffled: a map per epoch, (..., epochs, 3, 3)
+        w, b, trajectory = scan.apply_maps(M, w, b, history=s.history)
+        radius = scan.spectral_radius(M).amax(-1)
+    # every rank's data is finite (agreed on above): what is not finite, or grows, diverged
+    w, b, trajectory = check_result(w, b, trajectory, radius.expand(final), s.o)
     if not s.history:
         return FitResult(w, b, None)
     total = _merged([(c, row[k:]) for c, row in zip(counts, rows) if c], shape)
     return FitResult(w, b, History(*trajectory, total.loss(*trajectory)))
 
 
-def gather_moments(m, shape=(), *, dtype=torch.float64, device="cpu", group=None):
+def gather_moments(m, shape=(), *, device="cpu", group=None):
     """Every rank's Moments of neuron shape `shape` (m None: no samples there), merged: the same on every rank."""
-    row = torch.zeros(0 if m is None else 1, 1 + 5 * math.prod(shape), dtype=torch.float64)
+    row = torch.zeros(0 if m is None else 1, 1 + _MOMENTS * math.prod(shape), dtype=torch.float64)
     if m is not None:
         row[0, 0], row[0, 1:] = m.n, _moments(m, shape).reshape(-1)
-    rows = Comm(group).gather_rows(row).to(dtype=dtype, device=device)
+    rows = Comm(group).gather_rows(row).to(device=device)
     return _merged([(int(r[0]), r[1:]) for r in rows], shape) if len(rows) else None
 
 
 def _merged(parts, shape):
-    """Moments from (n, flat (..., 5) moments) of the ranks with samples, merged in rank order (same bits everywhere)."""
+    """Moments from (n, flat (..., 7) moments) of the ranks with samples, merged in rank order (same bits everywhere)."""
     total = None
     for count, flat in parts:
-        part = Moments(count, *flat.view(*shape, 5).unsqueeze(-1).unbind(-2))
+        part = Moments.from_flat(count, flat.view(*shape, _MOMENTS))
         total = part if total is None else total.merge(part)
     return total
 

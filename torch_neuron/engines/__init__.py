@@ -1,14 +1,16 @@
 """The engines that fit the neuron, and the one place that picks among them.
 
 Every engine takes x, y (..., n) and w, b of the neuron shape (...), runs `epochs` ≥ 1 epochs, and
-returns (w, b, trajectory): the last w, b (...) and, when history is asked for, the per-epoch
-(ws, bs) (..., epochs), else None. They differ only in how they run `functional.sgd_step`.
+returns (w, b, trajectory, radius): the last w, b (...), when history is asked for the per-epoch
+(ws, bs) (..., epochs) (else None), and the spectral radius of the epoch's map (...), the largest over
+the epochs when shuffled: above 1 the fit grows without bound. They differ only in how they run
+`functional.sgd_step`.
 """
 import torch
 
 from .autograd import fit_autograd
 from .loop import fit_loop
-from .scan import fit_scan
+from .scan import fit_scan, growth
 
 ENGINES = {"loop": fit_loop, "autograd": fit_autograd, "scan": fit_scan}
 ENGINE_NAMES = ("auto",) + tuple(ENGINES)
@@ -48,4 +50,4 @@ class Orders:
         return x[..., perm], y[..., perm]
 
 
-__all__ = ["ENGINES", "ENGINE_NAMES", "choose_engine", "Orders"]
+__all__ = ["ENGINES", "ENGINE_NAMES", "choose_engine", "growth", "Orders"]

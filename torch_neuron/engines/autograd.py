@@ -2,12 +2,19 @@
 import torch
 
 from ..functional import forpass, squared_error
+from .scan import growth
 
 
 def fit_autograd(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history):
     """Per-batch SGD where backward() of the mean squared error gives the gradients → (w, b, (ws, bs) or None)."""
     n = x.shape[-1]
-    with torch.enable_grad():
+    radius = growth(x, y, lr, batch_size, orders, epochs)
+    # inside inference_mode the inputs are inference tensors, which autograd cannot save: plain copies of them
+    with torch.inference_mode(False), torch.enable_grad():
+        if x.is_inference():
+            x, y = x.clone(), y.clone()
+        if torch.is_tensor(lr) and lr.is_inference():
+            lr = lr.clone()
         wp = w.detach().clone().requires_grad_(True)
         bp = b.detach().clone().requires_grad_(True)
         # lr may be one per neuron: scaling each neuron's loss by its lr lets one SGD(lr=1) step them all
@@ -27,4 +34,5 @@ def fit_autograd(x, y, w, b, *, epochs, lr, batch_size, orders, progress, histor
                 ws.append(wp.detach().clone())
                 bs.append(bp.detach().clone())
             progress.update(1)
-    return wp.detach(), bp.detach(), (torch.stack(ws, -1), torch.stack(bs, -1)) if history else None
+    trajectory = (torch.stack(ws, -1), torch.stack(bs, -1)) if history else None
+    return wp.detach(), bp.detach(), trajectory, radius

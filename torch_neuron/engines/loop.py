@@ -2,6 +2,7 @@
 import torch
 
 from ..functional import sgd_step
+from .scan import growth
 
 
 def fit_loop(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history):
@@ -16,4 +17,5 @@ def fit_loop(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history):
             ws.append(w)
             bs.append(b)
         progress.update(1)
-    return w, b, (torch.stack(ws, -1), torch.stack(bs, -1)) if history else None
+    trajectory = (torch.stack(ws, -1), torch.stack(bs, -1)) if history else None
+    return w, b, trajectory, growth(x, y, lr, batch_size, orders, epochs)

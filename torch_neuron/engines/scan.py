@@ -90,14 +90,45 @@ def apply_map(M, w, b):
 
 
 def repeat_map(M, w, b, *, epochs, history):
-    """(w, b) after `epochs` applications of M, and the per-epoch (ws, bs) (..., epochs) when history, else None."""
-    if not history:  # only the last epoch is wanted: a matrix power (repeated squaring) instead of a scan
-        return (*apply_map(torch.linalg.matrix_power(M, epochs), w, b), None)
+    """(w, b) after `epochs` applications of M, and the per-epoch (ws, bs) (..., epochs) when history, else None.
+
+    The last (w, b) comes from the matrix power whether or not the history is asked for, so asking for it
+    never changes the answer; the history's last entry is that same (w, b).
+    """
+    w_last, b_last = apply_map(torch.linalg.matrix_power(M, epochs), w, b)
+    if not history:
+        return w_last, b_last, None
     if not epochs:
         return w, b, (w.unsqueeze(-1)[..., :0], b.unsqueeze(-1)[..., :0])
     ws, bs = apply_map(prefix_maps(M.unsqueeze(-3).expand(*M.shape[:-2], epochs, 3, 3)), w.unsqueeze(-1),
                        b.unsqueeze(-1))
-    return ws[..., -1], bs[..., -1], (ws, bs)
+    return w_last, b_last, _ending(ws, bs, w_last, b_last)
+
+
+def apply_maps(maps, w, b, *, history):
+    """(w, b) after the maps (..., E, 3, 3) in turn, and the (ws, bs) after each when history, else None.
+
+    As in repeat_map, the last (w, b) never depends on whether the history is asked for.
+    """
+    w_last, b_last = apply_map(reduce_maps(maps), w, b)
+    if not history:
+        return w_last, b_last, None
+    ws, bs = apply_map(prefix_maps(maps), w.unsqueeze(-1), b.unsqueeze(-1))
+    return w_last, b_last, _ending(ws, bs, w_last, b_last)
+
+
+def _ending(ws, bs, w, b):
+    # the trajectory with its last entry the (w, b) returned, bit for bit
+    return torch.cat((ws[..., :-1], w.unsqueeze(-1)), -1), torch.cat((bs[..., :-1], b.unsqueeze(-1)), -1)
+
+
+def spectral_radius(M):
+    """The largest |eigenvalue| of each map's linear part A (..., 2, 2): above 1, the fit grows without bound."""
+    (a, a2), (d, d2) = (row.unbind(-1) for row in M[..., :2, :2].unbind(-2))
+    half, det = (a + d2) / 2, a * d2 - a2 * d
+    disc = half * half - det
+    # real eigenvalues half ± √disc, or a complex pair of modulus √det
+    return torch.where(disc >= 0, half.abs() + disc.clamp_min(0).sqrt(), det.abs().sqrt())
 
 
 def epoch_map(x, y, lr, batch_size):
@@ -132,17 +163,22 @@ def epoch_map(x, y, lr, batch_size):
     return fold([P.movedim((0, 1), (-2, -1)) for P in parts])
 
 
+def growth(x, y, lr, batch_size, orders, epochs):
+    """The epoch map's spectral radius (...), the largest over the epochs' orders: the loop engines' divergence test."""
+    if not orders.shuffled:
+        return spectral_radius(epoch_map(x, y, lr, batch_size))
+    radii = [spectral_radius(epoch_map(*orders.apply(e, x, y), lr, batch_size)) for e in range(epochs)]
+    return torch.stack(radii, -1).amax(-1)
+
+
 def fit_scan(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history):
-    """Per-epoch maps, then their power (or inclusive scan, for history) applied to (w, b)."""
+    """Per-epoch maps, then their power (or inclusive scan, for history) applied to (w, b); and their growth."""
     if orders.shuffled:  # each epoch its own order, so its own map
         maps = torch.stack([epoch_map(*orders.apply(e, x, y), lr, batch_size) for e in range(epochs)], -3)
-        if history:
-            ws, bs = apply_map(prefix_maps(maps), w.unsqueeze(-1), b.unsqueeze(-1))
-            out = ws[..., -1], bs[..., -1], (ws, bs)
-        else:
-            out = (*apply_map(reduce_maps(maps), w, b), None)
+        out = (*apply_maps(maps, w, b, history=history), spectral_radius(maps).amax(-1))
     else:
-        out = repeat_map(epoch_map(x, y, lr, batch_size), w, b, epochs=epochs, history=history)
+        M = epoch_map(x, y, lr, batch_size)
+        out = (*repeat_map(M, w, b, epochs=epochs, history=history), spectral_radius(M))
     progress.update(epochs)
     return out
 

@@ -1,138 +1,126 @@
-"""fit: per-batch gradient descent for one neuron or many at once, with checked inputs and kept state.
+"""fit: per-batch gradient descent for one neuron or many at once, through the front door, with kept state.
 
-Data flow: inputs checked → engine chosen in one place → new (w, b) → a finiteness check →
-returned, or an error that leaves the caller's (w, b) as they were.
+Data flow: arguments through the front door (settings.py) → engine chosen in one place → new (w, b) →
+one check of finiteness and of growth (the epoch map's spectral radius) → returned, or an error that
+leaves the caller's (w, b) as they were.
 """
-import itertools
-from typing import NamedTuple, Optional
+
+import math
+from typing import Any, NamedTuple
 
 import torch
 
 from .. import engines
-from ..engines.scan import chunk_maps, repeat_map
+from ..engines.scan import spectral_radius
 from ..progress import progress_bar
 from ..shapes import broadcast_shapes
-from . import settings as validate
-from .moments import Moments
+from . import settings
+from .chunks import Chunks
+from .moments import epoch_losses
+
+GROWTH = 1e6  # how far (w, b) may move off where they would settle before we say where they left sensible values
 
 
 class History(NamedTuple):
     """Per-epoch trajectory, each of shape (..., epochs): w, b and the mean loss after each epoch."""
+
     w: torch.Tensor
     b: torch.Tensor
-    loss: Optional[torch.Tensor]
+    loss: torch.Tensor
 
 
 class FitResult(NamedTuple):
     """The fitted w, b (...) and, when asked for, the History."""
+
     w: torch.Tensor
     b: torch.Tensor
-    history: Optional[History]
+    history: History | None
 
 
 class TrainingDiverged(FloatingPointError):
-    """w or b became inf or NaN during fit; the neuron keeps its old values."""
+    """The fit grows without bound (or overflowed): lr is too large. The old w and b are kept."""
 
 
-def epoch_losses(x, y, ws, bs):
-    """Mean ½(y − ŷ)² over x, y (..., n) for many (w, b) (..., k) at once, in O(n + k) (see Moments.loss)."""
-    return Moments.of(x, y).loss(ws, bs)
+class Options(NamedTuple):
+    """The settings every fit shares, checked: w, b and lr as tensors of the fit's dtype and device."""
+
+    w: torch.Tensor
+    b: torch.Tensor
+    epochs: int
+    lr: float | torch.Tensor
+    batch_size: int
+    history: bool
+    on_divergence: str
+
+    @property
+    def lr_shape(self) -> torch.Size:
+        return self.lr.shape if torch.is_tensor(self.lr) else torch.Size()
 
 
-def fit(x, y, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, shuffle=False, seed=0,
-        engine="auto", history=False, progress=False, dtype=None, device=None):
+def check_options(w: Any, b: Any, *, epochs: Any, lr: Any, batch_size: Any, history: Any, on_divergence: Any,
+                  dtype: torch.dtype, device: torch.device) -> Options:
+    """The shared settings through the front door, each named in its error."""
+    return Options(settings.check_start(w, "w", dtype=dtype, device=device),
+                   settings.check_start(b, "b", dtype=dtype, device=device),
+                   settings.check_int(epochs, "epochs", 0),
+                   settings.check_lr(lr, dtype=dtype, device=device),
+                   settings.check_int(batch_size, "batch_size", 1),
+                   settings.check_flag(history, "history"),
+                   settings.check_choice(on_divergence, "on_divergence", settings.ON_DIVERGENCE))
+
+
+def fit(x: Any, y: Any, *, w: Any = 1.0, b: Any = 1.0, epochs: int = 100, lr: Any = 1.0, batch_size: int = 1,
+        shuffle: bool = False, seed: int = 0, engine: str = "auto", history: bool = False, progress: bool = False,
+        dtype: torch.dtype | None = None, device: Any = None, on_divergence: str = "raise") -> FitResult:
     """Fit neurons ŷ = x·w + b by per-batch gradient descent on ½(y − ŷ)², as the book's fit does.
 
-    x, y: (..., n) samples in the last dim; w, b, lr: floats or tensors (...). Every leading dim of
-    any of them is one independent neuron (a feature each, a learning-rate sweep, bootstrap resamples …);
-    shared data is broadcast, never copied. dtype and device default to the first tensor's.
-    Returns FitResult(w, b, history) with w, b of the broadcast neuron shape.
+    x, y: (..., n), samples in the last dim; w, b, lr: numbers or (...). Every leading dim of any of them
+    is one independent neuron (a feature each, an lr sweep, bootstrap resamples …); shared data is
+    broadcast, never copied. dtype: PyTorch's promotion over x, y, w, b and lr (ints → the default float),
+    or float32/float64 as given; device: the tensors', or as given (the data is moved there).
+    on_divergence: 'raise' (TrainingDiverged) or 'nan' (diverged neurons come back as NaN, the rest fitted).
     """
-    dtype, device = _dtype_device((x, y, w, b), dtype, device)
-    x = validate.as_tensor(x, "x", dtype=dtype, device=device)
-    y = validate.as_tensor(y, "y", dtype=dtype, device=device)
-    validate.check_data(x, y, one_dim=False)
-    return fit_checked(x, y, w, b, epochs=epochs, lr=lr, batch_size=batch_size, shuffle=shuffle, seed=seed,
-                       engine=engine, history=history, progress=progress)
+    named = dict(x=x, y=y, w=w, b=b, lr=lr)
+    dtype = settings.fit_dtype(named, dtype)
+    device = settings.fit_device(named, device, dtype=dtype)
+    x = settings.as_tensor(x, "x", dtype=dtype, device=device)
+    y = settings.as_tensor(y, "y", dtype=dtype, device=device)
+    settings.check_data(x, y)
+    options = check_options(w, b, epochs=epochs, lr=lr, batch_size=batch_size, history=history,
+                            on_divergence=on_divergence, dtype=dtype, device=device)
+    return run_fit(x, y, options, shuffle=settings.check_flag(shuffle, "shuffle"), seed=settings.check_seed(seed),
+                   engine=settings.check_choice(engine, "engine", settings.ENGINE_NAMES),
+                   progress=settings.check_flag(progress, "progress"))
 
 
-def fit_checked(x, y, w, b, *, epochs, lr, batch_size, shuffle, seed, engine, history, progress):
-    """fit for x, y already through validate.check_data (Neuron.fit's path): checks the rest, then runs.
+@torch.no_grad()
+def run_fit(x: torch.Tensor, y: torch.Tensor, o: Options, *, shuffle: bool, seed: int, engine: str,
+            progress: bool) -> FitResult:
+    """fit for arguments through the front door (fit's and Neuron.fit's path): the engine, then the checks.
 
-    The finiteness of x and y is checked only when the result is not finite: every sample enters
-    every epoch, so NaN or inf in the data always reaches w or b, and a finite result proves finite data.
+    The data's finiteness is checked only when the result is not finite: every sample enters every epoch,
+    so NaN or inf in the data always reaches w or b, and a finite result proves finite data.
     """
     run = engines.ENGINES[engines.choose_engine(engine)]  # the one place an engine is chosen
-    w, b, epochs, lr, batch_size = _checked_settings(w, b, epochs, lr, batch_size, x.dtype, x.device)
-    shape = _neuron_shape(x=x.shape[:-1], y=y.shape[:-1], w=w.shape, b=b.shape, lr=_shape(lr))
-    w, b = w.expand(shape).clone(), b.expand(shape).clone()  # x, y and lr stay as they are: engines broadcast
-    if not epochs:
-        validate.check_finite(x, "x")
-        validate.check_finite(y, "y")
+    shape = neuron_shape(x=x.shape[:-1], y=y.shape[:-1], w=o.w.shape, b=o.b.shape, lr=o.lr_shape)
+    w, b = o.w.expand(shape).clone(), o.b.expand(shape).clone()  # x, y and lr stay as they are: engines broadcast
+    if not o.epochs:
+        settings.check_finite(x, "x")
+        settings.check_finite(y, "y")
         trajectory = (w[..., None][..., :0], b[..., None][..., :0])
     else:
-        bar = progress_bar(epochs, progress)
+        bar = progress_bar(o.epochs, progress)
         try:
-            w, b, trajectory = run(x, y, w, b, epochs=epochs, lr=lr, batch_size=batch_size,
-                                   orders=engines.Orders(x.shape[-1], epochs, shuffle, seed), progress=bar,
-                                   history=history)
+            w, b, trajectory, radius = run(x, y, w, b, epochs=o.epochs, lr=o.lr, batch_size=o.batch_size,
+                                           orders=engines.Orders(x.shape[-1], o.epochs, shuffle, seed), progress=bar,
+                                           history=o.history)
         finally:
             bar.close()
-        _check_result(w, b, (x, y), epochs, lr)
-    return FitResult(w, b, History(*trajectory, epoch_losses(x, y, *trajectory)) if history else None)
+        w, b, trajectory = check_result(w, b, trajectory, radius, o, data=(x, y))
+    return FitResult(w, b, History(*trajectory, epoch_losses(x, y, *trajectory)) if o.history else None)
 
 
-def fit_chunks(chunks, w=1.0, b=1.0, *, epochs=100, lr=1.0, batch_size=1, history=False, dtype=None,
-               device=None):
-    """Fit on data that arrives in pieces — a DataLoader or any iterable of (x, y) — read once, in order.
-
-    The same result as `fit` on the whole data (engine 'scan', no shuffle), without concatenating it.
-    dtype and device default to the first chunk's. The history's loss comes from moments merged chunk by
-    chunk (Moments), so the data is not kept.
-    """
-    chunks = iter(chunks)
-    first = next(chunks, None)
-    if first is None:
-        raise ValueError("the chunks held no samples")
-    dtype, device = _dtype_device((*first, w, b), dtype, device)
-    chunks = itertools.chain([first], chunks)
-    w, b, epochs, lr, batch_size = _checked_settings(w, b, epochs, lr, batch_size, dtype, device)
-    moments = []
-
-    def checked():
-        for i, (xc, yc) in enumerate(chunks):
-            xc = validate.as_tensor(xc, f"x of chunk {i}", dtype=dtype, device=device)
-            yc = validate.as_tensor(yc, f"y of chunk {i}", dtype=dtype, device=device)
-            validate.check_data(xc, yc, one_dim=False)
-            validate.check_finite(xc, f"x of chunk {i}")  # one sync per chunk: the chunks are not kept
-            validate.check_finite(yc, f"y of chunk {i}")
-            if history:
-                m = Moments.of(xc, yc)
-                moments[:] = [moments[0].merge(m) if moments else m]
-            yield xc, yc
-
-    M = chunk_maps(checked(), lr, batch_size)
-    shape = _neuron_shape(data=M.shape[:-2], w=w.shape, b=b.shape, lr=_shape(lr))
-    w, b = w.expand(shape).clone(), b.expand(shape).clone()
-    w, b, trajectory = repeat_map(M, w, b, epochs=epochs, history=history)
-    _check_result(w, b, (), epochs, lr)
-    return FitResult(w, b, History(*trajectory, moments[0].loss(*trajectory)) if history else None)
-
-
-def _checked_settings(w, b, epochs, lr, batch_size, dtype, device):
-    """w, b as tensors of dtype on device, and epochs, lr, batch_size checked (validate names any problem)."""
-    return (validate.as_tensor(w, "w", dtype=dtype, device=device),
-            validate.as_tensor(b, "b", dtype=dtype, device=device),
-            validate.check_epochs(epochs),
-            validate.check_lr(lr, dtype=dtype, device=device),
-            validate.check_batch_size(batch_size))
-
-
-def _shape(lr):
-    return lr.shape if torch.is_tensor(lr) else ()
-
-
-def _neuron_shape(**shapes):
+def neuron_shape(**shapes: tuple[int, ...]) -> torch.Size:
     """The neurons' shape: the broadcast of every leading shape (decided here, once, for every engine)."""
     try:
         return broadcast_shapes(*shapes.values())
@@ -141,22 +129,69 @@ def _neuron_shape(**shapes):
         raise ValueError(f"the neuron dims do not broadcast: {shown}") from None
 
 
-def _dtype_device(values, dtype, device):
-    """As given, else those of the first tensor among values (a float dtype only), else the defaults."""
-    like = next((t for t in values if torch.is_tensor(t)), None)
-    if device is None:
-        device = like.device if like is not None else "cpu"
-    if dtype is None:
-        dtype = like.dtype if like is not None and like.is_floating_point() else torch.get_default_dtype()
-    return dtype, torch.device(device)
+def check_result(w: torch.Tensor, b: torch.Tensor, trajectory: Any, radius: torch.Tensor, o: Options,
+                 data: tuple[torch.Tensor, ...] = ()) -> tuple[torch.Tensor, torch.Tensor, Any]:
+    """(w, b, trajectory) if every neuron converged; else TrainingDiverged, or NaN for those neurons ('nan').
+
+    A neuron diverges when its epoch map grows (spectral radius above 1 beyond rounding), whether or not
+    w or b has overflowed yet, or when w or b is not finite. One host sync, whatever the outcome.
+    """
+    tolerance = math.sqrt(torch.finfo(w.dtype).eps)
+    finite = torch.isfinite(w) & torch.isfinite(b)
+    bad = ~finite | (radius > 1 + tolerance)
+    if not bool(bad.any()):
+        return w, b, trajectory
+    if not bool(finite.all()):  # NaN or inf in the data reach every neuron that sees them: name them first
+        for t, name in zip(data, ("x", "y")):
+            settings.check_finite(t, name)
+    if o.on_divergence == "nan":
+        nan = torch.full_like(w, math.nan)
+        w, b = torch.where(bad, nan, w), torch.where(bad, nan, b)
+        if trajectory is not None:
+            trajectory = tuple(torch.where(bad[..., None], math.nan, t) for t in trajectory)
+        return w, b, trajectory
+    raise TrainingDiverged(divergence_message(bad, radius, w, b, o))
 
 
-def _check_result(w, b, data, epochs, lr):
-    """Raise unless every w, b is finite (the one host sync of a fit): name bad data, else TrainingDiverged."""
-    if bool(torch.isfinite(torch.stack((w, b))).all()):
-        return
-    for t, name in zip(data, ("x", "y")):
-        validate.check_finite(t, name)
-    shown = f"{lr:g}" if isinstance(lr, float) else "a tensor of learning rates"
-    raise TrainingDiverged(f"training diverged: w or b became inf or NaN within {epochs} epochs at lr={shown}; "
-                           "try a smaller lr (the old w and b are kept)")
+def divergence_message(bad: torch.Tensor, radius: torch.Tensor, w: torch.Tensor, b: torch.Tensor, o: Options) -> str:
+    """Which neurons diverged, at which lr, how fast, and about when (w, b) left any sensible range."""
+    lr = torch.as_tensor(o.lr).expand(bad.shape) if bad.dim() else torch.as_tensor(o.lr)
+    where = bad.nonzero().tolist()
+    shown = []
+    for index in where[:5]:
+        i = tuple(index)
+        rho = float(radius[i]) if radius.dim() else float(radius)
+        growth = (f"each epoch multiplies the distance from where (w, b) would settle by up to {rho:.3g}, so they "
+                  f"have moved {GROWTH:.0e} times that far by about epoch {math.ceil(math.log(GROWTH) / math.log(rho))}"
+                  if math.isfinite(rho) and rho > 1 else "w or b became inf or NaN")
+        neuron = f"neuron {i} " if bad.dim() else ""
+        shown.append(f"{neuron}at lr={float(lr[i]):g}: {growth}; after {o.epochs} epochs w = {float(w[i]):.3g}, "
+                     f"b = {float(b[i]):.3g}")
+    more = f" (and {len(where) - 5} more)" if len(where) > 5 else ""
+    sweep = (f"{len(where)} of {bad.numel()} neurons diverged; on_divergence='nan' returns the others. "
+             if bad.dim() else "")
+    return (f"training diverged: {sweep}{'; '.join(shown)}{more}. Try a smaller lr (the old w and b are kept)")
+
+
+def fit_chunks(chunks: Any, *, w: Any = 1.0, b: Any = 1.0, epochs: int = 100, lr: Any = 1.0, batch_size: int = 1,
+               history: bool = False, dtype: torch.dtype | None = None, device: Any = None,
+               on_divergence: str = "raise") -> FitResult:
+    """Fit on data that arrives in pieces (a DataLoader, any iterable of (x, y)), read once, in order.
+
+    The same result as `fit` on the whole data (engine 'scan', no shuffle), without concatenating it.
+    dtype and device: as given, else those of the first non-empty chunk with w, b and lr (fit's rules).
+    Empty chunks are skipped; the first non-empty chunk fixes the neuron dims. The history's loss comes
+    from moments merged chunk by chunk, so the data is not kept.
+    """
+    with torch.no_grad():
+        reader = Chunks(chunks, dict(w=w, b=b, lr=lr), dtype=dtype, device=device, moments=history)
+        o = check_options(w, b, epochs=epochs, lr=lr, batch_size=batch_size, history=history,
+                          on_divergence=on_divergence, dtype=reader.dtype, device=reader.device)
+        reader.lr_shape = o.lr_shape
+        M = engines.scan.chunk_maps(reader, o.lr, o.batch_size)
+        shape = neuron_shape(data=M.shape[:-2], w=o.w.shape, b=o.b.shape, lr=o.lr_shape)
+        w0, b0 = o.w.expand(shape).clone(), o.b.expand(shape).clone()
+        w, b, trajectory = engines.scan.repeat_map(M, w0, b0, epochs=o.epochs, history=o.history)
+        if o.epochs:
+            w, b, trajectory = check_result(w, b, trajectory, spectral_radius(M).expand(shape), o)
+        return FitResult(w, b, History(*trajectory, reader.moments.loss(*trajectory)) if o.history else None)

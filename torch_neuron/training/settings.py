@@ -1,29 +1,125 @@
-"""Input checks shared by the library and the script: each names the problem, none changes anything."""
+"""The front door: every entry's arguments checked, typed and placed by PyTorch's own rules, or refused by name.
+
+What it admits, for data (x, y), starting points (w, b) and learning rates (lr) alike: Python numbers, lists,
+NumPy arrays and tensors of real numbers. The dtype of a fit is PyTorch's type promotion over all of them
+(integer and bool data compute in the default float dtype), or `dtype=` (float32 or float64); the device is
+the tensors', or `device=`, which moves them. Every value is detached: fitting is not differentiable.
+What it refuses, each with an error naming the argument: complex or non-numeric values, NaN or inf, half
+precision, a device that does not exist, settings of the wrong type, and PyTorch's (batch, 1) layout for
+data (samples live in the last dim). Nothing here changes its inputs.
+"""
+
 import math
 import numbers
+from collections.abc import Sequence
+from functools import reduce
+from typing import Any
 
+import numpy as np
 import torch
 
+from ..devices import get_device
 from ..shapes import broadcast_shapes
 
+FLOAT_DTYPES = (torch.float32, torch.float64)
+ENGINE_NAMES = ("auto", "scan", "loop", "autograd")
+ON_DIVERGENCE = ("raise", "nan")
+_SEED_RANGE = (-(2**63), 2**64)  # what torch.Generator.manual_seed takes
 
-def as_tensor(value, name, *, dtype, device):
-    """`value` as a floating tensor of `dtype` on `device`; a tensor elsewhere is an error, not a silent copy."""
+
+def _probe(value: Any, name: str) -> tuple[torch.dtype, int] | None:
+    """(dtype, dims) of value as torch would hold it (None for a Python number); TypeError unless real numbers."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a number, not a bool ({value!r})")
     if torch.is_tensor(value):
-        if not same_device(value.device, torch.device(device)):
+        dtype, dims = value.dtype, value.dim()
+    elif isinstance(value, (np.ndarray, np.generic)):
+        if value.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold real numbers, not a NumPy array of {value.dtype}")
+        dtype, dims = torch.from_numpy(np.zeros(0, value.dtype)).dtype, np.ndim(value)
+    elif isinstance(value, numbers.Real):
+        return None
+    elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        try:
+            t = torch.as_tensor(value)
+        except (TypeError, ValueError, RuntimeError, OverflowError):
+            raise TypeError(f"{name} must hold numbers only: a list of numbers, or nested lists of equal length") \
+                from None
+        dtype, dims = t.dtype, t.dim()
+    elif isinstance(value, numbers.Number):
+        raise TypeError(f"{name} must hold real numbers, not {type(value).__name__} ({value!r})")
+    else:
+        raise TypeError(f"{name} must be numbers (a number, list, NumPy array or tensor), not {type(value).__name__}")
+    if dtype.is_complex:
+        raise TypeError(f"{name} must hold real numbers, not {dtype}")
+    return dtype, dims
+
+
+def _category(dtype: torch.dtype) -> int:
+    return 0 if dtype == torch.bool else 2 if dtype.is_floating_point else 1
+
+
+def fit_dtype(named: dict[str, Any], dtype: Any = None) -> torch.dtype:
+    """The dtype a fit computes in: `dtype`, else PyTorch's promotion over the values (ints → default float).
+
+    Promotion is torch.result_type's: dimensioned tensors outrank 0-dim ones, which outrank Python numbers.
+    """
+    probes = {name: _probe(v, name) for name, v in named.items()}
+    if not probes:
+        return check_dtype(dtype) if dtype is not None else torch.get_default_dtype()
+    if dtype is not None:
+        return check_dtype(dtype)
+    groups = ([p[0] for p in probes.values() if p is not None and p[1]],
+              [p[0] for p in probes.values() if p is not None and not p[1]],
+              [torch.get_default_dtype() for p in probes.values() if p is None])  # Python numbers
+    top = max(_category(d) for g in groups for d in g)
+    # the first group holding a value of the top category decides, among its values of that category
+    members = next([d for d in g if _category(d) == top] for g in groups if any(_category(d) == top for d in g))
+    promoted = reduce(torch.promote_types, members)
+    if not promoted.is_floating_point:
+        return torch.get_default_dtype()
+    if promoted not in FLOAT_DTYPES:
+        raise TypeError(f"the data are {promoted}: fits run in torch.float32 or torch.float64 (half precision "
+                        "cannot hold the fit's sums); pass dtype=torch.float32")
+    return promoted
+
+
+def check_dtype(dtype: Any) -> torch.dtype:
+    """dtype, if it is torch.float32 or torch.float64; TypeError naming it otherwise."""
+    if not isinstance(dtype, torch.dtype) or dtype not in FLOAT_DTYPES:
+        raise TypeError(f"dtype must be torch.float32 or torch.float64, not {dtype!r}")
+    return dtype
+
+
+def fit_device(named: dict[str, Any], device: Any = None, *, dtype: torch.dtype | None = None) -> torch.device:
+    """`device` (checked to exist, as get_device does), else the one device of the values' tensors, else the CPU."""
+    if device is not None:
+        return get_device(device, dtype=dtype)
+    found = {name: v.device for name, v in named.items() if torch.is_tensor(v) and v.dim()}
+    found = found or {name: v.device for name, v in named.items() if torch.is_tensor(v)}
+    if not found:
+        return torch.device("cpu")
+    (first, where), *others = found.items()
+    for name, d in others:
+        if not same_device(d, where):
+            raise ValueError(f"{first} is on {where} but {name} is on {d}: pass device= to move them, or .to()")
+    return where
+
+
+def as_tensor(value: Any, name: str, *, dtype: torch.dtype, device: torch.device, move: bool = True) -> torch.Tensor:
+    """value as a detached tensor of dtype on device; move=False refuses a tensor on another device."""
+    _probe(value, name)
+    if torch.is_tensor(value):
+        if not move and not same_device(value.device, device):
             raise ValueError(f"{name} is on {value.device} but the neuron is on {device}: move one of them with .to()")
-        if value.is_complex() or not (value.is_floating_point() or value.dtype in _INTEGER_DTYPES):
-            raise TypeError(f"{name} must hold real numbers, not {value.dtype}")
-        return value.to(dtype)
-    try:
-        t = torch.as_tensor(value, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError) as e:
-        raise TypeError(f"{name} must hold numbers only ({e})") from None
-    return t.to(device=device, dtype=dtype)
+        return value.detach().to(device=device, dtype=dtype)
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.asarray(value)).to(device=device, dtype=dtype)
+    return torch.as_tensor(value, dtype=dtype, device=device)
 
 
-def same_device(a, b):
-    """a and b are one device, a missing index read as the current one ('cuda' is 'cuda:0' usually, 'mps' is 'mps:0')."""
+def same_device(a: torch.device, b: torch.device) -> bool:
+    """a and b are one device, a missing index read as the current one ('cuda' is 'cuda:0' usually)."""
     if a.type != b.type:
         return False
     if a.index is None or b.index is None:
@@ -33,58 +129,90 @@ def same_device(a, b):
     return a.index == b.index
 
 
-_INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
-
-
-def check_finite(t, name):
+def check_finite(t: torch.Tensor, name: str) -> None:
     """Reject NaN and ±inf (one host sync: call it once per fit, never inside a loop)."""
     if not bool(torch.isfinite(t).all()):
         raise ValueError(f"{name} holds NaN or inf values")
 
 
-def check_data(x, y, *, one_dim, empty_ok=False):
-    """x, y (..., n): same n (≥ 1 unless empty_ok: a rank's shard) and leading dims that broadcast.
+def check_layout(t: torch.Tensor, name: str) -> None:
+    """Samples live in the last dim: refuse PyTorch's (batch, 1) column, which would read as one-sample neurons."""
+    if t.dim() >= 2 and t.shape[-1] == 1 and t.numel() > 1:
+        raise ValueError(f"{name} has shape {tuple(t.shape)}: samples live in the last dim, so this would fit "
+                         f"{t.numel()} neurons of one sample each; for one neuron pass {name}.squeeze(-1)")
 
-    Finiteness is check_finite's, or the fit's result's.
+
+def check_data(x: torch.Tensor, y: torch.Tensor, *, one_dim: bool = False, empty_ok: bool = False,
+               layout: bool = True, where: str = "") -> None:
+    """x, y (..., n): at least 1-D, the same n (≥ 1 unless empty_ok), leading dims that broadcast.
+
+    layout: refuse the (batch, 1) layout (check_layout); a chunk after the first that fixed the neuron
+    dims may hold one sample. Finiteness is check_finite's, or the fit's result's. where: ' of chunk 3'.
     """
     if x.dim() == 0 or y.dim() == 0:
-        raise ValueError("x and y need at least one dimension (the samples)")
+        raise ValueError(f"x and y{where} need at least one dimension (the samples)")
     if one_dim and (x.dim() != 1 or y.dim() != 1):
-        raise ValueError(f"x and y must be 1-D (one value per sample), "
-                         f"got shapes {tuple(x.shape)} and {tuple(y.shape)}")
+        hint = "; a (batch, 1) column is x.squeeze(-1)" if x.dim() == 2 and x.shape[-1] == 1 else ""
+        raise ValueError(f"x and y{where} must be 1-D (one value per sample), "
+                         f"got shapes {tuple(x.shape)} and {tuple(y.shape)}{hint}")
+    if layout:
+        check_layout(x, f"x{where}")
+        check_layout(y, f"y{where}")
     if x.shape[-1] != y.shape[-1]:
-        raise ValueError(f"x and y have different lengths: {x.shape[-1]} and {y.shape[-1]}")
+        raise ValueError(f"x and y{where} have different lengths: {x.shape[-1]} and {y.shape[-1]}")
     if x.shape[-1] == 0 and not empty_ok:
-        raise ValueError("x and y are empty: nothing to fit")
+        raise ValueError(f"x and y{where} are empty: nothing to fit")
     try:
         broadcast_shapes(x.shape[:-1], y.shape[:-1])
     except RuntimeError:
-        raise ValueError(f"the leading dims of x {tuple(x.shape)} and y {tuple(y.shape)} do not broadcast") from None
+        raise ValueError(f"the leading dims of x {tuple(x.shape)} and y {tuple(y.shape)}{where} "
+                         "do not broadcast") from None
 
 
-def check_epochs(epochs):
-    """A whole number ≥ 0."""
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
-        raise ValueError(f"epochs must be a whole number >= 0, got {epochs!r}")
-    return int(epochs)
+def check_int(value: Any, name: str, low: int, high: float = math.inf) -> int:
+    """A whole number (a Python or NumPy int, not a bool) with low ≤ value < high."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number, not {type(value).__name__} ({value!r})")
+    if not low <= value < high:
+        bound = f">= {low}" if high == math.inf else f"in [{low}, {high})"
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
+    return int(value)
 
 
-def check_batch_size(batch_size):
-    """A whole number ≥ 1."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
-    return int(batch_size)
+def check_seed(seed: Any) -> int:
+    """An int that torch.Generator.manual_seed takes."""
+    return check_int(seed, "seed", *_SEED_RANGE)
 
 
-def check_lr(lr, *, dtype, device):
-    """A finite lr > 0: a number, or a tensor of them (one per neuron)."""
-    if torch.is_tensor(lr):
-        lr = as_tensor(lr, "lr", dtype=dtype, device=device)
-        if not bool((torch.isfinite(lr) & (lr > 0)).all()):
-            raise ValueError("lr must be finite and > 0" + (" for every neuron" if lr.dim() else ""))
-        return lr if lr.dim() else float(lr)
-    if isinstance(lr, (str, bytes, bool)) or not isinstance(lr, numbers.Real):
-        raise TypeError(f"lr must be a number, got {lr!r}")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be finite and > 0, got {lr!r}")
-    return float(lr)
+def check_flag(value: Any, name: str) -> bool:
+    """A bool (Python or NumPy): a string such as 'no' is refused, never read as true."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, not {value!r}")
+    return bool(value)
+
+
+def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    """One of the named choices."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {', '.join(choices)}; got {value!r}")
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}: choose one of {', '.join(choices)}")
+    return value
+
+
+def check_start(value: Any, name: str, *, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """w or b: finite numbers as a tensor (...) whose dims are neuron dims."""
+    t = as_tensor(value, name, dtype=dtype, device=device)
+    check_finite(t, name)
+    return t
+
+
+def check_lr(lr: Any, *, dtype: torch.dtype, device: torch.device) -> float | torch.Tensor:
+    """Finite learning rates > 0: a Python float for one (the engines' fast path), else a tensor (...) per neuron."""
+    t = as_tensor(lr, "lr", dtype=dtype, device=device)
+    if not bool((torch.isfinite(t) & (t > 0)).all()):
+        shown = f", got {t.item()!r}" if t.numel() == 1 else " for every neuron"
+        raise ValueError(f"lr must be finite and > 0{shown}")
+    if t.dim():
+        return t
+    return float(lr) if isinstance(lr, numbers.Real) and not torch.is_tensor(lr) else t.item()
