@@ -362,7 +362,7 @@ def test_train_plot_lang_ko_draws_korean_without_missing_glyphs(tmp_path, capsys
         main(["train", "--epochs", "3", "--plot", str(tmp_path / "k.png"), "--lang", "ko"])
     assert exit_info.value.code == 0
     assert png_size(tmp_path / "k.png") == (1500, 450)
-    assert f"plot: {tmp_path / 'k.png'}" in capsys.readouterr().out
+    assert f"그림: {tmp_path / 'k.png'}" in capsys.readouterr().out  # --lang ko prints in Korean too
 
 
 def test_train_lang_ko_without_the_font_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys):

@@ -22,15 +22,34 @@ import torch
 
 import torch_neuron as tn
 from .. import distributed
-from ..data.csvfile import read_csv
+from ..data.stream import read_column
 from ..engines import choose_engine
 from ..training import TrainingDiverged
 from ..devices import get_device
+from . import messages
 from .modelfile import load, save
+from .outputs import check_paths, written_together
 from .train import fit_for_train, process_group
 
 PROG = "torch-neuron"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def files(p):
+    """The options of how a --csv file is read."""
+    p.add_argument("--encoding", metavar="NAME", help="with --csv: the file's text encoding, e.g. cp949 for "
+                   "Korean Excel (default: UTF-8, or what a byte-order mark says)")
+    p.add_argument("--delimiter", metavar="CHAR", help="with --csv: the character between cells, e.g. ';' or "
+                   "'\\t' (default: sniffed from the header, one of , ; tab |)")
+
+
+def data_file(args):
+    """The --csv or --parquet path given (None: neither); both at once, or CSV options for Parquet, are errors."""
+    if args.csv is not None and args.parquet is not None:
+        raise ValueError("give --csv or --parquet, not both")
+    if args.csv is None and (args.encoding is not None or args.delimiter is not None):
+        raise ValueError("--encoding and --delimiter say how to read a --csv file")
+    return args.csv if args.csv is not None else args.parquet
 
 
 class Parser(argparse.ArgumentParser):
@@ -56,12 +75,15 @@ def build_parser():
 
     t = sub.add_parser("train", help="fit w and b by per-sample gradient descent, as the book does",
                        description="Fit y_hat = w*x + b by gradient descent on 1/2 (y - y_hat)^2, from w = b = 1. "
-                                   "Data: the bundled diabetes set (x = one feature, y = target) or a CSV file.")
+                                   "Data: the bundled diabetes set (x = one feature, y = target), or a CSV or Parquet file.")
     t.add_argument("--feature", default="bmi", metavar="NAME|INDEX",
                    help="feature of the bundled diabetes data used as x (default: bmi)")
-    t.add_argument("--csv", metavar="PATH", help="train on this CSV file (header row required) instead (default: none)")
-    t.add_argument("--x", metavar="COLUMN", help="with --csv: the x column, by header name or index")
-    t.add_argument("--y", metavar="COLUMN", help="with --csv: the y column, by header name or index")
+    t.add_argument("--csv", metavar="PATH", help="train on this CSV file (header row required; - reads standard "
+                   "input) instead, streamed (default: none)")
+    t.add_argument("--parquet", metavar="PATH", help="train on this Parquet file instead, streamed (default: none)")
+    t.add_argument("--x", metavar="COLUMN", help="with --csv or --parquet: the x column, by header name or index")
+    t.add_argument("--y", metavar="COLUMN", help="with --csv or --parquet: the y column, by header name or index")
+    files(t)
     t.add_argument("--epochs", type=int, metavar="N", default=100, help="passes over the data (default: 100)")
     t.add_argument("--lr", type=float, metavar="LR", default=1.0, help="learning rate (default: 1.0)")
     t.add_argument("--batch-size", type=int, metavar="N", default=1,
@@ -76,7 +98,8 @@ def build_parser():
     t.add_argument("--animate", metavar="PATH", help="save an animated GIF of the descent: the line over the data, "
                    "(w, b) over the loss surface, step by step in epoch 1, then by epoch (default: none)")
     t.add_argument("--lang", choices=("en", "ko"), default="en",
-                   help="language of the pictures' text; ko needs pip install 'torch_neuron[ko]' (default: en)")
+                   help="language of the printed text and the pictures; Korean pictures need "
+                        "pip install 'torch_neuron[ko]' (default: en)")
     t.add_argument("--save", metavar="PATH", help="save the fitted w and b (a state_dict) here (default: none)")
     t.add_argument("-q", "--quiet", action="store_true",
                    help="print nothing but errors, no progress bar (default: off)")
@@ -93,6 +116,8 @@ def build_parser():
     p.add_argument("--x", metavar="VALUE", nargs="+", required=True,
                    help="x values; with --csv, one column by header name or index")
     p.add_argument("--csv", metavar="PATH", help="read the x values from this CSV file (header row required)")
+    p.add_argument("--parquet", metavar="PATH", help="read the x values from this Parquet file")
+    files(p)
     common(p, dtype_default=None)
     p.set_defaults(run=predict)
     return parser
@@ -108,15 +133,21 @@ def train(args):
     dtype = DTYPES[args.dtype]
     device = get_device(args.device, dtype=dtype)
     engine = choose_engine(args.engine)  # the engine's name: auto is scan
-    if args.csv is None and (args.x is not None or args.y is not None):
-        raise ValueError("--x and --y choose columns of a --csv file; for the bundled data use --feature")
-    if args.csv is not None and (args.x is None or args.y is None):
-        raise ValueError("--csv needs --x COLUMN and --y COLUMN")
+    data_file(args)
+    if args.csv is None and args.parquet is None and (args.x is not None or args.y is not None):
+        raise ValueError("--x and --y choose columns of a --csv or --parquet file; for the bundled data use --feature")
+    if (args.csv is not None or args.parquet is not None) and (args.x is None or args.y is None):
+        raise ValueError(f"{'--csv' if args.csv is not None else '--parquet'} needs --x COLUMN and --y COLUMN")
     if args.lang == "ko" and (args.plot or args.animate):
         from ..plot.fonts import korean_font_path
         korean_font_path()  # a missing font extra is an error before the fit, not after it
+    outputs = dict(save=args.save, plot=args.plot, animate=args.animate)
+    check_paths(**outputs)  # before the fit: a bad path costs nothing
     with process_group(device) as (device, rank, world):
-        fitted = fit_for_train(args, dtype, device, engine, rank, world)
+        try:
+            fitted = fit_for_train(args, dtype, device, engine, rank, world)
+        except TrainingDiverged as e:  # reworded in the user's language; the picture is never drawn
+            raise TrainingDiverged(messages.diverged(e, args.lang), e.neurons, e.total) from None
     if rank:
         return 0
     neuron = tn.Neuron(fitted.w, fitted.b, device=device, dtype=dtype)
@@ -124,16 +155,17 @@ def train(args):
     xname, yname = fitted.names
     w, b = neuron.w.item(), neuron.b.item()
 
-    if args.save:
-        save(neuron, args.save)
-    if args.plot:
-        from ..plot import plot_fit, run_title  # matplotlib only when a picture is asked for
-        plot_fit(args.plot, x, y, history, w0=1.0, b0=1.0, xlabel=xname, ylabel=yname, lang=args.lang,
-                 title=run_title(xname, yname, args.epochs, args.lr, args.batch_size, lang=args.lang))
-    if args.animate:
-        from ..plot import animate_fit
-        animate_fit(args.animate, x, y, history, lr=args.lr, batch_size=args.batch_size, xlabel=xname,
-                    ylabel=yname, lang=args.lang)
+    with written_together(**outputs) as temp:  # every file, or none
+        if args.save:
+            save(neuron, temp["save"])
+        if args.plot:
+            from ..plot import plot_fit, run_title  # matplotlib only when a picture is asked for
+            plot_fit(temp["plot"], x, y, history, w0=1.0, b0=1.0, xlabel=xname, ylabel=yname, lang=args.lang,
+                     title=run_title(xname, yname, args.epochs, args.lr, args.batch_size, lang=args.lang))
+        if args.animate:
+            from ..plot import animate_fit
+            animate_fit(temp["animate"], x, y, history, lr=args.lr, batch_size=args.batch_size, xlabel=xname,
+                        ylabel=yname, lang=args.lang)
     result = dict(w=w, b=b, loss=loss, device=str(neuron.w.device), dtype=args.dtype, epochs=args.epochs,
                   engine=engine, seconds=seconds, n=n, lr=args.lr, batch_size=args.batch_size, shuffle=args.shuffle,
                   seed=args.seed, x=xname, y=yname, save=args.save, plot=args.plot, animate=args.animate)
@@ -142,15 +174,16 @@ def train(args):
     if args.json:
         print(json.dumps(result))
     elif not args.quiet:
-        print(f"w = {w!r}\nb = {b!r}\nloss = {loss!r} (mean of 1/2 (y - y_hat)^2 after the last epoch)")
-        print(f"data: x = {xname}, y = {yname}, n = {n}")
-        print(f"device: {result['device']}, dtype: {args.dtype}, engine: {engine}, epochs: {args.epochs}, "
-              f"lr: {args.lr:g}, batch size: {args.batch_size}{', shuffled' if args.shuffle else ''}")
+        t = messages.WORDS[args.lang]
+        print(f"w = {w!r}\nb = {b!r}\n" + t["loss"].format(loss=loss))
+        print(t["data"].format(x=xname, y=yname, n=n))
+        print(t["run"].format(device=result["device"], dtype=args.dtype, engine=engine, epochs=args.epochs, lr=args.lr,
+                              batch=args.batch_size, shuffled=t["shuffled"] if args.shuffle else ""))
         took = f"{seconds:.3f} s" if seconds >= 1 else f"{seconds * 1e3:.2f} ms"
-        print(f"time: {took} (the fit{' and reading the file' if args.csv else ''}, one-time set-up included)")
+        print(t["time"].format(took=took, reading=t["reading"] if args.csv else ""))
         for what, path in (("saved", args.save), ("plot", args.plot), ("animation", args.animate)):
             if path:
-                print(f"{what}: {path}")
+                print(t[what].format(path=path))
     return 0
 
 
@@ -192,10 +225,12 @@ def predict(args):
     # files are float64 unless saved otherwise, so without --dtype, auto passes over MPS (it has no float64)
     device = get_device(args.device, dtype=dtype or torch.float64)
     neuron = load(args.load, device=device, dtype=dtype)
-    if args.csv is not None:
+    path = data_file(args)
+    if path is not None:
         if len(args.x) != 1:
-            raise ValueError("with --csv, --x names one column")
-        _, (x,) = read_csv(args.csv, args.x)
+            raise ValueError(f"with {'--csv' if args.csv is not None else '--parquet'}, --x names one column")
+        _, x = read_column(path, args.x[0], parquet=args.parquet is not None, encoding=args.encoding,
+                           delimiter=args.delimiter)
     else:
         x = torch.tensor([_number(v) for v in args.x], dtype=torch.float64)
     y_hat = neuron.predict(x.to(device=device, dtype=neuron.w.dtype)).tolist()

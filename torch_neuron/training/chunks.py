@@ -25,7 +25,8 @@ class Chunks:
             self._items = enumerate(iter(chunks))
         except TypeError:
             raise TypeError(f"chunks must be an iterable of (x, y) pairs, not {type(chunks).__name__}") from None
-        self.count, self.moments, self.shape, self.lr_shape, self.limit = 0, None, None, torch.Size(), limit
+        self.count, self.shape, self.lr_shape, self.limit = 0, None, torch.Size(), limit
+        self.moments: Moments | None = None
         self._keep_moments = moments
         self._first = self._next_nonempty(others, dtype, device)
         if self._first is None:
@@ -46,7 +47,8 @@ class Chunks:
                             "(for one chunk pass [(x, y)])")
         return item[0], item[1]
 
-    def _next_nonempty(self, others: dict[str, Any], dtype: Any, device: Any) -> tuple[torch.Tensor, ...] | None:
+    def _next_nonempty(self, others: dict[str, Any], dtype: Any,
+                       device: Any) -> tuple[int, torch.Tensor, torch.Tensor] | None:
         """The first chunk with samples, converted; it fixes self.dtype and self.device."""
         for i, item in self._items:
             x, y = self._pair(i, item)

@@ -37,8 +37,27 @@ class FitResult(NamedTuple):
     history: History | None
 
 
+class Diverged(NamedTuple):
+    """One neuron that diverged: its index, lr, the epoch map's spectral radius, about when it left a sensible
+    range (None when w or b overflowed without the map growing) and (w, b) after the last epoch."""
+
+    index: tuple[int, ...]
+    lr: float
+    radius: float
+    epoch: int | None
+    w: float
+    b: float
+
+
 class TrainingDiverged(FloatingPointError):
-    """The fit grows without bound (or overflowed): lr is too large. The old w and b are kept."""
+    """The fit grows without bound (or overflowed): lr is too large. The old w and b are kept.
+
+    neurons: a Diverged record for each neuron that diverged (the first few), for callers that word it anew.
+    """
+
+    def __init__(self, message: str, neurons: tuple[Diverged, ...] = (), total: int = 1):
+        super().__init__(message)
+        self.neurons, self.total = neurons, total
 
 
 class Options(NamedTuple):
@@ -150,27 +169,38 @@ def check_result(w: torch.Tensor, b: torch.Tensor, trajectory: Any, radius: torc
         if trajectory is not None:
             trajectory = tuple(torch.where(bad[..., None], math.nan, t) for t in trajectory)
         return w, b, trajectory
-    raise TrainingDiverged(divergence_message(bad, radius, w, b, o))
+    neurons, total = diverged_neurons(bad, radius, w, b, o)
+    raise TrainingDiverged(divergence_message(neurons, total, bad.dim() > 0, o.epochs), neurons, total)
 
 
-def divergence_message(bad: torch.Tensor, radius: torch.Tensor, w: torch.Tensor, b: torch.Tensor, o: Options) -> str:
-    """Which neurons diverged, at which lr, how fast, and about when (w, b) left any sensible range."""
-    lr = torch.as_tensor(o.lr).expand(bad.shape) if bad.dim() else torch.as_tensor(o.lr)
+def diverged_neurons(bad: torch.Tensor, radius: torch.Tensor, w: torch.Tensor, b: torch.Tensor,
+                     o: Options, shown: int = 5) -> tuple[tuple[Diverged, ...], int]:
+    """The first `shown` neurons that diverged, and how many did."""
+    lr = torch.as_tensor(o.lr).expand(bad.shape)
+    radius = radius.expand(bad.shape)
     where = bad.nonzero().tolist()
-    shown = []
-    for index in where[:5]:
+    neurons = []
+    for index in where[:shown]:
         i = tuple(index)
-        rho = float(radius[i]) if radius.dim() else float(radius)
-        growth = (f"each epoch multiplies the distance from where (w, b) would settle by up to {rho:.3g}, so they "
-                  f"have moved {GROWTH:.0e} times that far by about epoch {math.ceil(math.log(GROWTH) / math.log(rho))}"
-                  if math.isfinite(rho) and rho > 1 else "w or b became inf or NaN")
-        neuron = f"neuron {i} " if bad.dim() else ""
-        shown.append(f"{neuron}at lr={float(lr[i]):g}: {growth}; after {o.epochs} epochs w = {float(w[i]):.3g}, "
-                     f"b = {float(b[i]):.3g}")
-    more = f" (and {len(where) - 5} more)" if len(where) > 5 else ""
-    sweep = (f"{len(where)} of {bad.numel()} neurons diverged; on_divergence='nan' returns the others. "
-             if bad.dim() else "")
-    return (f"training diverged: {sweep}{'; '.join(shown)}{more}. Try a smaller lr (the old w and b are kept)")
+        rho = float(radius[i])
+        # the distance from where (w, b) would settle grows by rho an epoch: GROWTH times after this many
+        epoch = math.ceil(math.log(GROWTH) / math.log(rho)) if math.isfinite(rho) and rho > 1 else None
+        neurons.append(Diverged(i, float(lr[i]), rho, epoch, float(w[i]), float(b[i])))
+    return tuple(neurons), len(where)
+
+
+def divergence_message(neurons: tuple[Diverged, ...], total: int, sweep: bool, epochs: int) -> str:
+    """Which neurons diverged, at which lr, how fast, and about when (w, b) left any sensible range."""
+    shown = []
+    for d in neurons:
+        growth = (f"each epoch multiplies the distance from where (w, b) would settle by up to {d.radius:.3g}, "
+                  f"so they were {GROWTH:.0e} times that far by about epoch {d.epoch}" if d.epoch is not None
+                  else "w or b became inf or NaN")
+        neuron = f"neuron {d.index} " if sweep else ""
+        shown.append(f"{neuron}at lr={d.lr:g}: {growth}; after {epochs} epochs w = {d.w:.3g}, b = {d.b:.3g}")
+    more = f" (and {total - len(neurons)} more)" if total > len(neurons) else ""
+    head = f"{total} of the neurons diverged; on_divergence='nan' returns the others. " if sweep else ""
+    return f"training diverged: {head}{'; '.join(shown)}{more}. Try a smaller lr (the old w and b are kept)"
 
 
 def fit_chunks(chunks: Any, *, w: Any = 1.0, b: Any = 1.0, epochs: int = 100, lr: Any = 1.0, batch_size: int = 1,
@@ -194,4 +224,8 @@ def fit_chunks(chunks: Any, *, w: Any = 1.0, b: Any = 1.0, epochs: int = 100, lr
         w, b, trajectory = engines.scan.repeat_map(M, w0, b0, epochs=o.epochs, history=o.history)
         if o.epochs:
             w, b, trajectory = check_result(w, b, trajectory, spectral_radius(M).expand(shape), o)
-        return FitResult(w, b, History(*trajectory, reader.moments.loss(*trajectory)) if o.history else None)
+        if not o.history:
+            return FitResult(w, b, None)
+        assert trajectory is not None and reader.moments is not None  # both kept when history is asked for
+        ws, bs = trajectory
+        return FitResult(w, b, History(ws, bs, reader.moments.loss(ws, bs)))

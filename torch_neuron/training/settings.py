@@ -173,7 +173,7 @@ def check_int(value: Any, name: str, low: int, high: float = math.inf) -> int:
     """A whole number (a Python or NumPy int, not a bool) with low ≤ value < high."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a whole number, not {type(value).__name__} ({value!r})")
-    if not low <= value < high:
+    if not low <= int(value) < high:
         bound = f">= {low}" if high == math.inf else f"in [{low}, {high})"
         raise ValueError(f"{name} must be {bound}, got {value!r}")
     return int(value)
