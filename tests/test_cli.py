@@ -15,7 +15,7 @@ import torch
 
 import torch_neuron as tn
 import torch_neuron.functional as F
-from torch_neuron.data import csvfile
+from torch_neuron.data import csv_reader
 from torch_neuron.cli import train as train_run
 from torch_neuron.cli import main
 from torch_neuron.cli.modelfile import save
@@ -272,7 +272,7 @@ def test_a_bug_shows_its_traceback_not_a_one_line_error(csv_file, monkeypatch, e
 def test_a_csv_is_streamed_in_chunks_and_fits_as_the_data_in_memory(cli, csv_file, monkeypatch):
     """--csv goes through fit_chunks in chunks (here ~600 bytes, so batches straddle chunks): the same w, b and
     loss as the bundled data in memory, within 1e-12, for batch sizes 1 and 10."""
-    monkeypatch.setattr(csvfile, "CHUNK_BYTES", 600)
+    monkeypatch.setattr(csv_reader, "BLOCK_BYTES", 600)
     for m in ("1", "10"):
         bundled = json.loads(cli("train", "--json", "--batch-size", m)[1])
         streamed = json.loads(cli("train", "--json", "--batch-size", m, "--csv", csv_file, "--x", "bmi", "--y",
@@ -326,3 +326,36 @@ def test_error_messages_name_the_problem(cli, tmp_path):
     assert "diverged" in err
     _, _, err = cli("train", "--device", "cuda:7")
     assert "available" in err and "cpu" in err
+
+
+# ---- a command does all it was asked, or writes nothing ---------------------------------------------------
+
+
+def test_a_bad_output_path_stops_train_before_the_fit_and_writes_nothing(cli, tmp_path):
+    status, out, err = cli("train", "--save", tmp_path / "m.pt", "--plot", tmp_path / "missing" / "p.png")
+    assert status == 2 and out == "" and "does not exist" in err and "--plot" in err
+    assert list(tmp_path.iterdir()) == [], "m.pt was written although the command failed"
+
+
+def test_a_failure_while_writing_leaves_no_file_behind(cli, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):  # the picture fails after the model file was written
+        raise ValueError("the picture could not be drawn")
+    monkeypatch.setattr("torch_neuron.plot.plot_fit", broken)
+    status, _, err = cli("train", "--save", tmp_path / "m.pt", "--plot", tmp_path / "p.png")
+    assert status == 2 and "could not be drawn" in err
+    assert list(tmp_path.iterdir()) == [], "a file (or a temporary one) was left behind"
+
+
+@pytest.mark.parametrize("lang, words", [("en", "training diverged at lr=2"), ("ko", "학습이 발산했습니다(lr=2)")])
+def test_doubling_the_books_lr_is_a_one_line_divergence_in_the_users_language_and_no_picture(cli, tmp_path, lang,
+                                                                                               words):
+    """lr = 2 grows without bound (w = -1.5e46 after 100 epochs, not yet inf): an error, not a result."""
+    status, out, err = cli("train", "--lr", 2, "--lang", lang, "--save", tmp_path / "m.pt")
+    assert status == 2 and out == "" and len(err.splitlines()) == 1
+    assert words in err and "epoch" in err.lower() or "에포크" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_lang_ko_prints_the_run_in_korean(cli):
+    status, out, _ = cli("train", "--lang", "ko", "--epochs", 3)
+    assert status == 0 and "데이터: x = bmi, y = target, n = 442" in out and "에포크: 3" in out
