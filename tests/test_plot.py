@@ -19,8 +19,8 @@ pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure  # noqa: E402
 
 from torch_neuron import plot  # noqa: E402
-from torch_neuron.plot import fonts, labels  # noqa: E402
 from torch_neuron.cli import main  # noqa: E402
+from torch_neuron.plot import fonts, labels  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -136,18 +136,6 @@ def test_loss_curve_goes_log_when_the_loss_spans_more_than_a_decade(noiseless_fi
     ax = axes()
     plot.draw_loss_curve(ax, history, best=0.0)
     assert ax.get_yscale() == "log"
-
-
-def test_loss_curve_without_loss_is_a_clear_error(book_fit):
-    _, _, _, history = book_fit
-    with pytest.raises(ValueError, match="no loss"):
-        plot.draw_loss_curve(axes(), history._replace(loss=None))
-
-
-def test_plot_fit_computes_the_loss_a_history_lacks(tmp_path, book_fit):
-    x, y, _, history = book_fit
-    assert png_size(plot.plot_fit(tmp_path / "c.png", x, y, history._replace(loss=None), size=(10, 3.5),
-                                  dpi=30)) == (300, 105)
 
 
 def test_data_panel_draws_the_data_and_the_first_and_last_epoch_lines(book_fit):

@@ -1,7 +1,20 @@
 """The fit's three panels (data and lines, loss per epoch, path on the loss surface) and plot_fit, which draws them."""
-from ..training import epoch_losses
-from .canvas import (DATA_COLOR, FIRST_COLOR, OPT_COLOR, SGD_COLOR, checked_data, cpu64, draw_contours, equation,
-                     fmt_num, history_arrays, least_squares, loss_at, new_figure, numpy64, require_matplotlib)
+from .canvas import (
+    DATA_COLOR,
+    FIRST_COLOR,
+    OPT_COLOR,
+    SGD_COLOR,
+    checked_data,
+    draw_contours,
+    equation,
+    fmt_num,
+    history_arrays,
+    least_squares,
+    loss_at,
+    new_figure,
+    numpy64,
+    require_matplotlib,
+)
 from .fonts import rc_context, set_font
 from .labels import words
 
@@ -48,8 +61,6 @@ def draw_loss_curve(ax, history, *, best=None, lang="en"):
     best: the least-squares loss, drawn as the dashed floor no fit can go below. Returns the artists by name.
     """
     require_matplotlib()
-    if history.loss is None:
-        raise ValueError("history has no loss (fit_chunks keeps none): nothing to draw")
     history_arrays(history)
     t = words(lang)
     loss = numpy64(history.loss)
@@ -128,8 +139,6 @@ def plot_fit(path, x, y, history, *, w0=1.0, b0=1.0, title=None, size=(15, 4.5),
         fig = new_figure(size, dpi)
         ax_data, ax_loss, ax_surf = fig.subplots(1, 3, width_ratios=[1, 1, 1.15])
         draw_data_and_lines(ax_data, x, y, history, xlabel=xlabel, ylabel=ylabel, lang=lang)
-        if history.loss is None:  # fit_chunks keeps no loss; the data is here, so compute it
-            history = history._replace(loss=epoch_losses(x, y, cpu64(history.w), cpu64(history.b)))
         best = loss_at(x, y, *least_squares(x, y))
         draw_loss_curve(ax_loss, history, best=best, lang=lang)
         draw_loss_surface(ax_surf, x, y, history, w0=w0, b0=b0, lang=lang)
