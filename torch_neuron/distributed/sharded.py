@@ -94,7 +94,7 @@ def fit_chunks(chunks, *, w=1.0, b=1.0, n=None, epochs=100, lr=1.0, batch_size=1
     if agreed is not None and reader.dtype != agreed:  # no samples here: the dtype of the ranks with samples
         reader.dtype = agreed
         s = _Settings(w, b, epochs, lr, batch_size, agreed, reader.device, history, on_divergence)
-    reader.lr_shape, reader.limit = s.lr_shape, n
+    reader.setting_shapes, reader.limit = dict(w=s.w.shape, b=s.b.shape, lr=s.lr_shape), n
     placed = n is not None and s.batch_size > 1  # else no batch straddles shards, and positions do not matter
     lo, total = (sum(counts[:comm.rank]), sum(counts)) if placed else (0, None)
     error, pieces = None, None

@@ -25,7 +25,8 @@ class Chunks:
             self._items = enumerate(iter(chunks))
         except TypeError:
             raise TypeError(f"chunks must be an iterable of (x, y) pairs, not {type(chunks).__name__}") from None
-        self.count, self.shape, self.lr_shape, self.limit = 0, None, torch.Size(), limit
+        self.count, self.shape, self.limit = 0, None, limit
+        self.setting_shapes: dict[str, tuple[int, ...]] = {}  # w, b and lr: their neuron dims, once checked
         self.moments: Moments | None = None
         self._keep_moments = moments
         self._first = self._next_nonempty(others, dtype, device)
@@ -81,10 +82,11 @@ class Chunks:
     def _take(self, i: int, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Count, check and remember chunk i: finite, the neuron dims of the first, within the limit."""
         try:
-            shape = broadcast_shapes(x.shape[:-1], y.shape[:-1], self.lr_shape)
+            shape = broadcast_shapes(x.shape[:-1], y.shape[:-1], *self.setting_shapes.values())
         except RuntimeError:
-            raise ValueError(f"chunk {i}: the leading dims of x {tuple(x.shape)}, y {tuple(y.shape)} and lr "
-                             f"{tuple(self.lr_shape)} do not broadcast") from None
+            settings_ = "".join(f", {k} {tuple(v)}" for k, v in self.setting_shapes.items())
+            raise ValueError(f"chunk {i}: the leading dims of x {tuple(x.shape)}, y {tuple(y.shape)}{settings_} "
+                             "do not broadcast") from None
         if self.shape is not None and shape != self.shape:
             raise ValueError(f"chunk {i} has neuron dims {tuple(shape)}, the chunks before {tuple(self.shape)}")
         settings.check_finite(x, f"x of chunk {i}")  # one sync per chunk: the chunks are not kept

@@ -217,7 +217,7 @@ def fit_chunks(chunks: Any, *, w: Any = 1.0, b: Any = 1.0, epochs: int = 100, lr
         reader = Chunks(chunks, dict(w=w, b=b, lr=lr), dtype=dtype, device=device, moments=history)
         o = check_options(w, b, epochs=epochs, lr=lr, batch_size=batch_size, history=history,
                           on_divergence=on_divergence, dtype=reader.dtype, device=reader.device)
-        reader.lr_shape = o.lr_shape
+        reader.setting_shapes = dict(w=o.w.shape, b=o.b.shape, lr=o.lr_shape)
         M = engines.scan.chunk_maps(reader, o.lr, o.batch_size)
         shape = neuron_shape(data=M.shape[:-2], w=o.w.shape, b=o.b.shape, lr=o.lr_shape)
         w0, b0 = o.w.expand(shape).clone(), o.b.expand(shape).clone()

@@ -33,10 +33,11 @@ def _probe(value: Any, name: str) -> tuple[torch.dtype, int] | None:
         raise TypeError(f"{name} must be a number, not a bool ({value!r})")
     if torch.is_tensor(value):
         dtype, dims = value.dtype, value.dim()
-    elif isinstance(value, (np.ndarray, np.generic)):
-        if value.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must hold real numbers, not a NumPy array of {value.dtype}")
-        dtype, dims = torch.from_numpy(np.zeros(0, value.dtype)).dtype, np.ndim(value)
+    elif isinstance(value, np.ndarray):
+        dtype, dims = _numpy_dtype(value.dtype, name), value.ndim
+    elif isinstance(value, np.generic):  # NumPy scalars count as Python numbers in torch's promotion
+        _numpy_dtype(value.dtype, name)
+        return None
     elif isinstance(value, numbers.Real):
         return None
     elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
@@ -53,6 +54,16 @@ def _probe(value: Any, name: str) -> tuple[torch.dtype, int] | None:
     if dtype.is_complex:
         raise TypeError(f"{name} must hold real numbers, not {dtype}")
     return dtype, dims
+
+
+def _numpy_dtype(dtype: np.dtype, name: str) -> torch.dtype:
+    """The torch dtype of a NumPy dtype of real numbers (any byte order); TypeError for others."""
+    if dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, not NumPy {dtype}")
+    try:
+        return torch.from_numpy(np.zeros(0, dtype.newbyteorder("="))).dtype
+    except TypeError:  # longdouble, say: no torch dtype holds it
+        raise TypeError(f"{name} is NumPy {dtype}, which torch cannot hold: convert it to float64") from None
 
 
 def _category(dtype: torch.dtype) -> int:
@@ -113,8 +124,9 @@ def as_tensor(value: Any, name: str, *, dtype: torch.dtype, device: torch.device
         if not move and not same_device(value.device, device):
             raise ValueError(f"{name} is on {value.device} but the neuron is on {device}: move one of them with .to()")
         return value.detach().to(device=device, dtype=dtype)
-    if isinstance(value, np.ndarray):
-        return torch.from_numpy(np.asarray(value)).to(device=device, dtype=dtype)
+    if isinstance(value, np.ndarray):  # reversed views and other byte orders are copied to what torch takes
+        native = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("="))
+        return torch.from_numpy(native).reshape(value.shape).to(device=device, dtype=dtype)  # 0-dim stays 0-dim
     return torch.as_tensor(value, dtype=dtype, device=device)
 
 
@@ -202,6 +214,7 @@ def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
 
 def check_start(value: Any, name: str, *, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """w or b: finite numbers as a tensor (...) whose dims are neuron dims."""
+    _refuse_bools(value, name)
     t = as_tensor(value, name, dtype=dtype, device=device)
     check_finite(t, name)
     return t
@@ -209,6 +222,7 @@ def check_start(value: Any, name: str, *, dtype: torch.dtype, device: torch.devi
 
 def check_lr(lr: Any, *, dtype: torch.dtype, device: torch.device) -> float | torch.Tensor:
     """Finite learning rates > 0: a Python float for one (the engines' fast path), else a tensor (...) per neuron."""
+    _refuse_bools(lr, "lr")
     t = as_tensor(lr, "lr", dtype=dtype, device=device)
     if not bool((torch.isfinite(t) & (t > 0)).all()):
         shown = f", got {t.item()!r}" if t.numel() == 1 else " for every neuron"
@@ -216,3 +230,10 @@ def check_lr(lr: Any, *, dtype: torch.dtype, device: torch.device) -> float | to
     if t.dim():
         return t
     return float(lr) if isinstance(lr, numbers.Real) and not torch.is_tensor(lr) else t.item()
+
+
+def _refuse_bools(value: Any, name: str) -> None:
+    # data may be bool (ints and bools compute as floats); a starting point or a learning rate of True is a slip
+    probe = _probe(value, name)
+    if probe is not None and probe[0] == torch.bool:
+        raise TypeError(f"{name} must hold numbers, not bools")
