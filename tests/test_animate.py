@@ -15,11 +15,11 @@ import torch_neuron as tn
 pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402  (Pillow comes with matplotlib)
+from test_plot import no_missing_glyph  # noqa: E402
 
 from torch_neuron import plot  # noqa: E402
-from torch_neuron.plot import animate, fonts  # noqa: E402
 from torch_neuron.cli import main  # noqa: E402
-from test_plot import no_missing_glyph  # noqa: E402
+from torch_neuron.plot import animate, fonts  # noqa: E402
 
 MAX_BYTES = 3 * 2**20
 SMALL = dict(size=(6, 2.6), dpi=40)  # a quick GIF for the tests: 240 × 104 pixels
@@ -192,3 +192,52 @@ def test_train_animate_with_shuffle_is_one_line_and_exit_2(tmp_path, capsys):
     assert exit_info.value.code == 2 and out == ""
     assert err.startswith("torch-neuron: error: history does not start with") and err.count("\n") == 1
     assert not (tmp_path / "a.gif").exists()
+
+
+# --- the formats: .gif always (Pillow), .mp4 where matplotlib finds ffmpeg; anything else is a clear error ---
+
+@pytest.fixture
+def no_ffmpeg(monkeypatch):
+    from matplotlib import animation as mpl_animation
+
+    monkeypatch.setattr(mpl_animation.writers, "is_available", lambda name: False)
+
+
+@pytest.mark.parametrize("name", ["a.mp4", "a.MP4", "a.webp", "a.avi", "a"])
+def test_a_format_it_cannot_write_is_a_value_error_listing_the_formats(tmp_path, book_fit, no_ffmpeg, name):
+    x, y, _, _ = book_fit
+    shuffled = tn.Neuron(dtype=torch.float64).fit(x, y, epochs=2, shuffle=True, history=True)  # also an error, later
+    with pytest.raises(ValueError, match=r"the formats written here are \.gif \(Pillow\); \.mp4 needs ffmpeg"):
+        plot.animate_fit(tmp_path / name, x, y, shuffled, **SMALL)
+    assert not list(tmp_path.iterdir())
+
+
+def test_mp4_is_written_by_ffmpeg_where_matplotlib_finds_it(monkeypatch):
+    from matplotlib import animation as mpl_animation
+
+    monkeypatch.setattr(mpl_animation.writers, "is_available", lambda name: name == "ffmpeg")
+    assert isinstance(animate.animation_writer("a.mp4"), mpl_animation.FFMpegWriter)
+    assert isinstance(animate.animation_writer("a.gif"), mpl_animation.PillowWriter)
+    with pytest.raises(ValueError, match=r"as a \.webp file: the formats written here are \.gif \(Pillow\), "
+                                         r"\.mp4 \(ffmpeg\)$"):
+        animate.animation_format("a.webp")
+
+
+def test_a_real_mp4_where_ffmpeg_is_installed(tmp_path, book_fit):
+    from matplotlib import animation as mpl_animation
+
+    if not mpl_animation.writers.is_available("ffmpeg"):
+        pytest.skip("matplotlib finds no ffmpeg here")
+    x, y, _, history = book_fit
+    path = plot.animate_fit(tmp_path / "a.mp4", x, y, history, **SMALL)
+    assert path.stat().st_size > 1000
+
+
+def test_train_animate_mp4_without_ffmpeg_is_one_line_naming_the_formats(tmp_path, capsys, no_ffmpeg):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--epochs", "2", "--animate", str(tmp_path / "a.mp4")])
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 2 and out == ""
+    assert err.startswith("torch-neuron: error: cannot write an animation as a .mp4 file") and err.count("\n") == 1
+    assert ".gif (Pillow)" in err
+    assert not list(tmp_path.iterdir())

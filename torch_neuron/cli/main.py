@@ -203,9 +203,11 @@ def check(args):
         print(json.dumps(dict(device=str(device), dtype=args.dtype, passed=ok, seconds=seconds, checks=checks)))
         return 0 if ok else 1
     width = max(len(r.name) for r in results)
-    print(f"{'check':<{width}}  {'max abs err':>11}  {'max rel err':>11}  {'tolerance':>9}  result")
+    # the tolerance bounds the max rel err (selfcheck.compare); gradcheck rows report no error, only its atol
+    print(f"{'check':<{width}}  {'max abs err':>11}  {'max rel err':>11}  {'tolerance':>11}  result")
     for r in results:
-        print(f"{r.name:<{width}}  {_num(r.max_abs_err):>11}  {_num(r.max_rel_err):>11}  {r.tolerance:>9.2g}  "
+        tol = f"{'atol' if math.isnan(r.max_rel_err) else 'rel'} {r.tolerance:.2g}"
+        print(f"{r.name:<{width}}  {_num(r.max_abs_err):>11}  {_num(r.max_rel_err):>11}  {tol:>11}  "
               f"{'PASS' if r.passed else 'FAIL'}")
         if r.catches:  # what a failure here would mean, and what this row cannot see
             print(f"    catches: {r.catches}; blind to: {r.blind_to}")

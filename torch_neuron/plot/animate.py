@@ -2,16 +2,28 @@
 
 Step by step through the first epoch (functional.sgd_step on each batch in order, as the loop engine
 runs it), then epoch by epoch (the fit's history). Drawn on an Agg figure (no pyplot), one frame per
-chosen point, written by matplotlib.animation.PillowWriter. Part of torch_neuron.plot (re-exported there).
+chosen point, written by matplotlib.animation.PillowWriter (.gif), or FFMpegWriter (.mp4) where matplotlib
+finds ffmpeg. Part of torch_neuron.plot (re-exported there).
 """
-from typing import NamedTuple
+import os
+from typing import Any, NamedTuple
 
 import torch
 
-from .canvas import (OPT_COLOR, SGD_COLOR, checked_data, cpu64, draw_contours, equation, history_arrays,
-                     least_squares, new_figure, require_matplotlib)
-from .fonts import rc_context, set_font
 from ..functional import sgd_step
+from .canvas import (
+    OPT_COLOR,
+    SGD_COLOR,
+    checked_data,
+    cpu64,
+    draw_contours,
+    equation,
+    history_arrays,
+    least_squares,
+    new_figure,
+    require_matplotlib,
+)
+from .fonts import rc_context, set_font
 from .labels import words
 
 
@@ -115,7 +127,8 @@ def draw_descent(fig, x, y, path, *, batch_size=1, xlabel="x", ylabel="y", lang=
         ax_surf.set_ylabel(t["b_axis"])
         ax_surf.legend(loc="lower right", fontsize=8.5, framealpha=0.92)
         what = t["sample_by_sample"] if batch_size == 1 else t["batch_by_batch"].format(batch=batch_size)
-        title = fig.suptitle(" \n ", fontsize=12.5)
+        # matplotlib spaces lines by the height of "lp"; Hangul stands taller, so a 2-line Korean title needs more
+        title = fig.suptitle(" \n ", fontsize=12.5, linespacing=1.45)
         set_font(fig, lang)
     n_steps, n_epochs = int(path.step.max()), int(path.epoch[-1])
     head = t["anim_title"].format(what=what)
@@ -143,15 +156,44 @@ def draw_descent(fig, x, y, path, *, batch_size=1, xlabel="x", ylabel="y", lang=
     return update, artists
 
 
+FFMPEG_SUFFIXES = (".mp4",)
+
+
+def animation_format(path: Any) -> str:
+    """path's suffix, if this machine can write an animation in that format: .gif (Pillow, always), .mp4 (where
+    matplotlib finds ffmpeg); else a ValueError that lists the formats it can write. Cheap: call it before a fit."""
+    from matplotlib import animation
+
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    ffmpeg = animation.writers.is_available("ffmpeg")  # on PATH, or rcParams['animation.ffmpeg_path']
+    if suffix == ".gif" or (suffix in FFMPEG_SUFFIXES and ffmpeg):
+        return suffix
+    can = (".gif (Pillow), .mp4 (ffmpeg)" if ffmpeg else
+           ".gif (Pillow); .mp4 needs ffmpeg, which matplotlib does not find (install ffmpeg, or set "
+           "rcParams['animation.ffmpeg_path'])")
+    what = f"a {suffix} file" if suffix else "a file without a suffix"  # the suffix: the path may be a temporary one
+    raise ValueError(f"cannot write an animation as {what}: the formats written here are {can}")
+
+
+def animation_writer(path: Any, fps: int = 6) -> Any:
+    """The matplotlib writer for path's format (animation_format): PillowWriter for .gif, FFMpegWriter for .mp4."""
+    from matplotlib import animation
+
+    if animation_format(path) == ".gif":
+        return animation.PillowWriter(fps=fps)
+    return animation.FFMpegWriter(fps=fps)
+
+
 def animate_fit(path, x, y, history, *, w0=1.0, b0=1.0, lr=1.0, batch_size=1, xlabel="x", ylabel="y",
                 size=(11, 4.6), dpi=72, fps=6, lang="en"):
-    """Save an animated GIF of the fit's descent and return path: step by step through epoch 1, then by epoch.
+    """Save an animation of the fit's descent and return path: step by step through epoch 1, then by epoch.
 
     x, y: the 1-D data; history: Neuron.fit(..., history=True) of a fit in order from (w0, b0) with this lr
-    and batch_size (see descent). size·dpi pixels a frame, fps frames a second; lang 'en' or 'ko'.
+    and batch_size (see descent). path's suffix picks the format: .gif, or .mp4 where ffmpeg is found (else a
+    ValueError naming the formats, before any work). size·dpi pixels a frame, fps frames a second; lang 'en' or 'ko'.
     """
     require_matplotlib()
-    from matplotlib.animation import PillowWriter
+    writer = animation_writer(path, fps)  # first: a format this machine cannot write costs nothing
 
     with rc_context(lang):  # first: a missing Korean font is an error before any work
         trajectory = descent(x, y, history, w0=w0, b0=b0, lr=lr, batch_size=batch_size)
@@ -160,7 +202,6 @@ def animate_fit(path, x, y, history, *, w0=1.0, b0=1.0, lr=1.0, batch_size=1, xl
                                  lang=lang)
         fig.canvas.draw()
         fig.set_layout_engine(None)  # the first frame's layout holds for all: no re-layout per frame
-        writer = PillowWriter(fps=fps)
         with writer.saving(fig, path, dpi):  # one draw a frame (FuncAnimation.save would draw each twice)
             for i in frame_indices(trajectory):
                 update(i)

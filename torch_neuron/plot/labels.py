@@ -59,6 +59,31 @@ EN = {
     "anim_title": "Gradient descent, {what}",
     "sample_by_sample": "sample by sample",
     "batch_by_batch": "{batch} samples a step",
+    # explore: the live explorer's figure and its controls
+    "explore_settings": "lr {lr:.3g}, {epochs} epochs, batch {batch}, {order}",
+    "in_order": "samples in order",
+    "shuffled": "shuffled (seed {seed})",
+    "explore_result": "{settings}:  w = {w:.3f}, b = {b:.3f}, loss {loss:,.1f}",
+    "explore_diverged": "{settings}:  training diverged",
+    "blowup_caption": "Diverged: the loss passed {limit:g}× its start at step {step} (epoch {epoch}), at w = {w:.4g}, "
+                      "b = {b:.4g} (loss {loss:.4g}).\nDrawn: the book's loop run step by step up to there, where it "
+                      "blew up. A smaller lr converges.",
+    "growth_caption": "Diverged: the fit grows without bound (tn.fit stops it). Drawn: the book's loop run step by "
+                      "step,\nits first {step} steps (the loss ×{ratio:.3g}, ending at w = {w:.4g}, b = {b:.4g}). "
+                      "A smaller lr converges.",
+    "after_step": "after step {step}: {eq}",
+    "loss_per_step": "loss after each step",
+    "step": "step",
+    "loss_title_steps": "Loss per step (last: {loss})",
+    "path_each_step": "(w, b) after each step",
+    "blew_up": "blew up here ({w:.3g}, {b:.3g})",
+    "last_step": "after step {step} ({w:.3g}, {b:.3g})",
+    "step_1": "step 1",
+    "lr_slider": "learning rate",
+    "epochs_slider": "epochs",
+    "batch_slider": "batch size",
+    "shuffle_box": "shuffle",
+    "seed_box": "seed",
 }
 
 KO = {
@@ -108,6 +133,30 @@ KO = {
     "anim_title": "경사 하강법, {what}",
     "sample_by_sample": "샘플 하나씩",
     "batch_by_batch": "한 번에 샘플 {batch}개씩",
+    "explore_settings": "학습률 {lr:.3g}, {epochs} 에포크, 배치 크기 {batch}, {order}",
+    "in_order": "샘플 순서대로",
+    "shuffled": "섞어서 (시드 {seed})",
+    "explore_result": "{settings}:  w = {w:.3f}, b = {b:.3f}, 손실 {loss:,.1f}",
+    "explore_diverged": "{settings}:  훈련이 발산했습니다",
+    "blowup_caption": "발산: {step}번째 갱신({epoch} 에포크)에서 손실이 처음의 {limit:g}배를 넘었습니다 "
+                      "(w = {w:.4g}, b = {b:.4g}, 손실 {loss:.4g}).\n책의 반복문을 갱신 한 번 한 번 따라가며 발산한 "
+                      "곳까지 그렸습니다. 학습률을 줄이면 수렴합니다.",
+    "growth_caption": "발산: 훈련이 끝없이 커집니다(tn.fit 은 발산으로 멈춥니다). 책의 반복문을 갱신 한 번 한 번 "
+                      "따라가며\n처음 {step}번의 갱신을 그렸습니다 (손실 ×{ratio:.3g}, 마지막 w = {w:.4g}, "
+                      "b = {b:.4g}). 학습률을 줄이면 수렴합니다.",
+    "after_step": "{step}번째 갱신 후: {eq}",
+    "loss_per_step": "갱신마다의 손실",
+    "step": "갱신 횟수",
+    "loss_title_steps": "갱신별 손실 (마지막: {loss})",
+    "path_each_step": "갱신마다의 (w, b)",
+    "blew_up": "발산한 곳 ({w:.3g}, {b:.3g})",
+    "last_step": "{step}번째 갱신 후 ({w:.3g}, {b:.3g})",
+    "step_1": "첫 갱신",
+    "lr_slider": "학습률",
+    "epochs_slider": "에포크",
+    "batch_slider": "배치 크기",
+    "shuffle_box": "섞기",
+    "seed_box": "시드",
 }
 
 WORDS = {"en": EN, "ko": KO}

@@ -1,0 +1,308 @@
+"""The live explorer: sliders for lr, epochs, batch size, shuffle and seed; each change refits and redraws.
+
+Explorer.update(**settings) is the pure part a slider calls: it fits (tn.fit), draws the three panels of
+panels.py with w, b and the loss written on the figure, and returns what it drew (Drawn). explore() wires it to
+ipywidgets (the `notebook` extra): the Figure stays on its own Agg canvas, no pyplot, and is shown as PNG bytes
+in an ipywidgets.Image. A diverged fit is caught and drawn where it blew up, step by step (blow_up).
+"""
+import io
+import math
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import torch
+
+from ..engines import Orders
+from ..functional import sgd_step
+from ..training import History, TrainingDiverged, epoch_losses, fit
+from .canvas import checked_data, equation, fmt_num, least_squares, loss_at, new_figure, require_matplotlib
+from .fonts import check_lang, rc_context, set_font
+from .labels import words
+from .panels import draw_data_and_lines, draw_loss_curve, draw_loss_surface
+
+MISSING_WIDGETS = "the explorer needs ipywidgets: pip install 'torch_neuron[notebook]'"
+BLOWUP = 100.0  # a run whose loss passes 100× its start is diverged: drawn up to that step, the path still readable
+MAX_STEPS = 2000  # ~28 µs a step: a slow blow-up is drawn over its first 2,000 steps (~60 ms), not all of them
+CHECK_EVERY = 64  # steps between two blow-up checks (one vectorised loss over the block, not one per step)
+LR_RANGE = (0.01, 4.0)  # the book's data diverges from lr ≈ 2 (per sample): the slider reaches well past it
+BATCHES = (1, 2, 5, 10, 20, 50, 100, 200)
+
+
+class Drawn(NamedTuple):
+    """What Explorer.update drew: the last (w, b) and its loss, whether the fit diverged, and the figure's title.
+
+    Not diverged: w, b, loss are tn.fit's (its last epoch). Diverged: those of the last step drawn (the
+    blow-up); steps is then how many steps of the book's loop the panels show (0 otherwise).
+    """
+    w: float
+    b: float
+    loss: float
+    diverged: bool
+    steps: int
+    title: str
+
+
+def settings_text(lr: float, epochs: int, batch_size: int, shuffle: bool, seed: int, *, lang: str = "en") -> str:
+    """The settings as the figure's title says them: 'lr 0.1, 100 epochs, batch 1, samples in order'."""
+    t = words(lang)
+    order = t["shuffled"].format(seed=seed) if shuffle else t["in_order"]
+    return t["explore_settings"].format(lr=lr, epochs=epochs, batch=batch_size, order=order)
+
+
+def blow_up(x: torch.Tensor, y: torch.Tensor, *, w0: float = 1.0, b0: float = 1.0, lr: float = 1.0,
+            epochs: int = 100, batch_size: int = 1, shuffle: bool = False, seed: int = 0,
+            limit: float = BLOWUP, max_steps: int = MAX_STEPS) -> tuple[History, int, bool]:
+    """(w, b) and the loss after each step of the book's loop, up to the step where the loss passes limit × L(w0, b0).
+
+    The loop of engine 'loop' (functional.sgd_step per batch, the fit's sample orders), run here so that it can
+    stop at the blow-up, before overflow: → (History of steps, steps per epoch, whether it passed the limit).
+    Without a blow-up it stops after `epochs` epochs or max_steps steps.
+    """
+    x, y = checked_data(x, y)
+    n = x.shape[-1]
+    per_epoch = -(-n // batch_size)  # a short last batch is a step too
+    orders = Orders(n, epochs, shuffle, seed)
+    too_big = limit * loss_at(x, y, w0, b0)
+    w, b = torch.tensor(float(w0), dtype=torch.float64), torch.tensor(float(b0), dtype=torch.float64)
+    ws, bs, losses, checked = [], [], [], 0
+    for e in range(epochs):
+        xe, ye = orders.apply(e, x, y)
+        for s in range(0, n, batch_size):
+            w, b = sgd_step(w, b, xe[s:s + batch_size], ye[s:s + batch_size], float(lr))
+            ws.append(w)
+            bs.append(b)
+            last = len(ws) == max_steps or (e == epochs - 1 and s + batch_size >= n)
+            if len(ws) - checked < CHECK_EVERY and not last:
+                continue
+            block = epoch_losses(x, y, torch.stack(ws[checked:]), torch.stack(bs[checked:]))
+            losses.append(block)
+            over = (~(block <= too_big)).nonzero()  # NaN counts as over
+            if len(over):
+                k = checked + int(over[0])  # the first step past the limit: where it blew up, drawn too
+                return History(torch.stack(ws[:k + 1]), torch.stack(bs[:k + 1]), torch.cat(losses)[:k + 1]), \
+                    per_epoch, True
+            checked = len(ws)
+            if last:
+                return History(torch.stack(ws), torch.stack(bs), torch.cat(losses)), per_epoch, False
+    raise AssertionError("unreachable: the last step always returns")  # epochs ≥ 1 (the fit checked them)
+
+
+def _as_steps(panels: dict, history: History, t: dict, *, blew_up: bool) -> None:
+    """Relabel the three panels drawn from a History of steps (not epochs): legends, axis and titles."""
+    (ax_data, data), (ax_loss, loss), (ax_surf, surf) = panels["data"], panels["loss"], panels["surface"]
+    hw, hb = history.w.tolist(), history.b.tolist()
+    data["first"].set_label(t["after_step"].format(step=1, eq=equation(hw[0], hb[0])))
+    data["last"].set_label(t["after_step"].format(step=len(hw), eq=equation(hw[-1], hb[-1])))
+    ax_data.legend(loc="upper left", fontsize=8.5, framealpha=0.9)
+    loss["loss"].set_label(t["loss_per_step"])
+    ax_loss.set_xlabel(t["step"])
+    ax_loss.set_title(t["loss_title_steps"].format(loss=fmt_num(float(history.loss[-1]))))
+    ax_loss.legend(loc="upper left", fontsize=8.5, framealpha=0.9)
+    surf["path"].set_label(t["path_each_step"])
+    surf["sgd"].set_marker("X")
+    last = t["blew_up"] if blew_up else t["last_step"]
+    surf["sgd"].set_label(last.format(step=len(hw), w=hw[-1], b=hb[-1]))
+    for text in ax_surf.texts:
+        if text.get_text() == t["epoch_1"]:
+            text.set_text(t["step_1"])
+    ax_surf.legend(loc="lower right", fontsize=8, framealpha=0.92)
+
+
+def _wipe(ax: Any) -> None:
+    """Remove what the last update drew on ax, but keep the Axes and its ticks: making them anew is most of a
+    redraw's time (a new Axes makes every tick's lines and texts again)."""
+    for artist in [*ax.lines, *ax.collections, *ax.texts, *ax.patches]:
+        artist.remove()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    if ax.get_yscale() != "linear":  # draw_loss_curve sets log when it needs it, never back
+        ax.set_yscale("linear")
+    ax.set_autoscale_on(True)
+
+
+class Explorer:
+    """The explorer's figure and its pure update: settings → a fit → three panels redrawn → Drawn.
+
+    Holds the data (float64 copies), one Agg Figure (no pyplot) and its three Axes, made once: update()
+    removes what it drew last and draws anew on the same Axes. png() renders the figure for a browser.
+    """
+
+    def __init__(self, x: Any, y: Any, *, w0: float = 1.0, b0: float = 1.0, xlabel: str = "x", ylabel: str = "y",
+                 size: tuple[float, float] = (14, 4.6), dpi: int = 72, grid: int = 100, lang: str = "en") -> None:
+        require_matplotlib()
+        import matplotlib
+
+        self.t = words(check_lang(lang))
+        self.x, self.y = checked_data(x, y)
+        self.w0, self.b0, self.xlabel, self.ylabel, self.grid, self.lang = w0, b0, xlabel, ylabel, grid, lang
+        self.start = loss_at(self.x, self.y, w0, b0)  # L(w0, b0): the yardstick of a blow-up
+        self.best = loss_at(self.x, self.y, *least_squares(self.x, self.y))
+        self.figure = new_figure(size, dpi)
+        # fixed margins, not constrained layout: its extra pass over every text makes a redraw half as slow again
+        self.figure.set_layout_engine(None)
+        # titles at a fixed height (titley 1.0): placing them anew costs every redraw a pass over the tick labels
+        with rc_context(lang), matplotlib.rc_context({"axes.titley": 1.0}):
+            self.axes = self.figure.subplots(1, 3, width_ratios=[1, 1, 1.15])
+        self.drawn: Drawn | None = None
+
+    def fit(self, *, lr: float, epochs: int, batch_size: int, shuffle: bool, seed: int) -> History | None:
+        """tn.fit's History from (w0, b0), or None where it diverged: it raised TrainingDiverged, or its loss
+        L = mean ½(y − w·x − b)² passed BLOWUP × L(w0, b0) (growing, not yet overflowing)."""
+        try:
+            history = fit(self.x, self.y, w=self.w0, b=self.b0, epochs=epochs, lr=lr, batch_size=batch_size,
+                          shuffle=shuffle, seed=seed, history=True).history
+        except TrainingDiverged:
+            return None
+        assert history is not None and history.loss is not None  # history=True: the fit keeps w, b and the loss
+        return history if float(history.loss[-1]) <= BLOWUP * self.start else None
+
+    def update(self, *, lr: float = 1.0, epochs: int = 100, batch_size: int = 1, shuffle: bool = False,
+               seed: int = 0) -> Drawn:
+        """Fit with these settings and redraw: data and lines | loss per epoch | path on the loss surface.
+
+        The title gives the settings and the fit's w, b and loss L = mean ½(y − w·x − b)². A diverged fit is
+        drawn step by step up to its blow-up (blow_up), with a caption saying so.
+        """
+        t, x, y, lang = self.t, self.x, self.y, self.lang
+        title = settings_text(lr, epochs, batch_size, shuffle, seed, lang=lang)
+        history = self.fit(lr=lr, epochs=epochs, batch_size=batch_size, shuffle=shuffle, seed=seed)
+        diverged = history is None
+        steps, passed, per_epoch = 0, False, 1
+        if history is None:
+            history, per_epoch, passed = blow_up(x, y, w0=self.w0, b0=self.b0, lr=lr, epochs=epochs,
+                                                 batch_size=batch_size, shuffle=shuffle, seed=seed)
+            steps = len(history.w)
+        assert history.loss is not None  # both kinds of History here carry the loss
+        w, b, loss = float(history.w[-1]), float(history.b[-1]), float(history.loss[-1])
+        ax_data, ax_loss, ax_surf = self.axes
+        fig = self.figure
+        with rc_context(lang):
+            for ax in self.axes:
+                _wipe(ax)
+            panels = {
+                "data": (ax_data, draw_data_and_lines(ax_data, x, y, history, xlabel=self.xlabel,
+                                                      ylabel=self.ylabel, lang=lang)),
+                "loss": (ax_loss, draw_loss_curve(ax_loss, history, best=self.best, lang=lang)),
+                "surface": (ax_surf, draw_loss_surface(ax_surf, x, y, history, w0=self.w0, b0=self.b0,
+                                                       grid=self.grid, colorbar=False, lang=lang)),
+            }
+            if diverged:
+                _as_steps(panels, history, t, blew_up=passed)
+                title = t["explore_diverged"].format(settings=title)
+                if passed:
+                    caption = t["blowup_caption"].format(limit=BLOWUP, step=steps, epoch=(steps - 1) // per_epoch + 1,
+                                                         w=w, b=b, loss=loss)
+                else:
+                    caption = t["growth_caption"].format(step=steps, ratio=loss / self.start, w=w, b=b)
+            else:
+                title = t["explore_result"].format(settings=title, w=w, b=b, loss=loss)
+                caption = ""
+            self._limits(history, diverged)
+            fig.suptitle(title, fontsize=12.5)
+            fig.supxlabel(caption, fontsize=9.5, color="#922b21", linespacing=1.4)
+            # room under the panels for the caption's two lines only when there is one
+            fig.subplots_adjust(left=0.05, right=0.985, top=0.88, bottom=0.2 if caption else 0.11, wspace=0.26)
+            set_font(fig, lang)  # every text on the figure, the Axes' included
+        self.drawn = Drawn(w, b, loss, diverged, steps, title)
+        return self.drawn
+
+    def _limits(self, history: History, diverged: bool) -> None:
+        """The data panel's and the loss panel's view: the scatter is a Collection, which relim cannot see."""
+        ax_data, ax_loss, _ = self.axes
+        xs, ys = self.x.numpy(), self.y.numpy()
+        x_lo, x_hi = xs.min(), xs.max()
+        y_lo, y_hi = ys.min(), ys.max()
+        if not diverged:  # the lines in view too; a diverged run's lines fly off while the data stays put
+            ends = [float(history.w[k]) * e + float(history.b[k]) for k in (0, -1) for e in (x_lo, x_hi)]
+            y_lo, y_hi = min(y_lo, *ends), max(y_hi, *ends)
+        pad = 0.25 if diverged else 0.05
+        ax_data.set_xlim(x_lo - 0.05 * (x_hi - x_lo), x_hi + 0.05 * (x_hi - x_lo))
+        ax_data.set_ylim(y_lo - pad * (y_hi - y_lo), y_hi + pad * (y_hi - y_lo))
+        ax_loss.relim()  # from the lines drawn now only, not the last update's
+        ax_loss.autoscale_view()
+
+    def png(self) -> bytes:
+        """The figure as PNG bytes, drawn in lang's font (tick labels are made at draw time)."""
+        import matplotlib
+        import numpy as np
+        from PIL import Image  # Pillow: a dependency of matplotlib
+
+        # no hinting: about a fifth less time per redraw; at the explorer's size the text is as readable
+        with rc_context(self.lang), matplotlib.rc_context({"text.hinting": "no_hinting"}):
+            self.figure.canvas.draw()
+        buffer = io.BytesIO()
+        rgb = np.asarray(self.figure.canvas.buffer_rgba())[..., :3]
+        # zlib level 1: two thirds of the encoding time of the default 6, and no larger for a figure like this
+        Image.fromarray(rgb).save(buffer, format="png", compress_level=1)
+        return buffer.getvalue()
+
+
+def draw_explorer(x: Any, y: Any, *, lr: float = 1.0, epochs: int = 100, batch_size: int = 1,
+                  shuffle: bool = False, seed: int = 0, lang: str = "en", **figure: Any) -> tuple[Explorer, Drawn]:
+    """One explorer figure at these settings → (Explorer, Drawn): for a script or a saved picture.
+
+    figure: Explorer's keywords (w0, b0, xlabel, ylabel, size, dpi, grid). explorer.png() is the picture's PNG bytes.
+    """
+    explorer = Explorer(x, y, lang=lang, **figure)
+    return explorer, explorer.update(lr=lr, epochs=epochs, batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+
+def require_widgets() -> Any:
+    """The ipywidgets module (and matplotlib), or an ImportError naming the `notebook` extra."""
+    try:
+        import ipywidgets
+        require_matplotlib()
+    except ImportError as e:
+        raise ImportError(MISSING_WIDGETS) from e
+    return ipywidgets
+
+
+def batch_choices(n: int, batch_size: int) -> list[int]:
+    """The batch sizes a slider offers: 1, 2, 5, 10 … below n, n itself (full-batch GD) and batch_size."""
+    return sorted({*(k for k in BATCHES if k < n), n, min(batch_size, n)})
+
+
+def explore(x: Any, y: Any, *, lang: str = "en", lr: float = 1.0, epochs: int = 100, batch_size: int = 1,
+            shuffle: bool = False, seed: int = 0, w0: float = 1.0, b0: float = 1.0, xlabel: str = "x",
+            ylabel: str = "y", lr_range: Sequence[float] = LR_RANGE, max_epochs: int = 300,
+            size: tuple[float, float] = (14, 4.6), dpi: int = 72, live: bool = True) -> Any:
+    """An ipywidgets box for Jupyter or Colab: sliders for lr (log scale), epochs, batch size, shuffle and seed.
+
+    Each change refits by per-batch gradient descent from (w0, b0), w ← w − lr·mean(x·err), b ← b − lr·mean(err),
+    and redraws the three panels (Explorer.update). live: redraw while a slider moves, else when it is let go.
+    lang 'ko' writes the figure and the controls in Korean. The box's .explorer is the Explorer (its .drawn:
+    what the last redraw drew), .controls the widgets by setting name, .redraw() redraws now.
+    """
+    widgets = require_widgets()
+    t = words(check_lang(lang))
+    explorer = Explorer(x, y, w0=w0, b0=b0, xlabel=xlabel, ylabel=ylabel, size=size, dpi=dpi, lang=lang)
+    n = explorer.x.shape[-1]
+    wide = {"description_width": "initial"}
+    lo, hi = (math.log10(v) for v in lr_range)
+    controls = {
+        "lr": widgets.FloatLogSlider(value=lr, base=10, min=lo, max=hi, step=0.01, readout_format=".3g",
+                                     description=t["lr_slider"], style=wide, continuous_update=live),
+        "epochs": widgets.IntSlider(value=epochs, min=1, max=max(max_epochs, epochs), description=t["epochs_slider"],
+                                    style=wide, continuous_update=live),
+        "batch_size": widgets.SelectionSlider(options=batch_choices(n, batch_size), value=min(batch_size, n),
+                                              description=t["batch_slider"], style=wide, continuous_update=live),
+        "shuffle": widgets.Checkbox(value=shuffle, description=t["shuffle_box"], indent=False),
+        "seed": widgets.IntSlider(value=seed, min=0, max=max(99, seed), description=t["seed_box"], style=wide,
+                                  continuous_update=live),
+    }
+    image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width=f"{round(size[0] * dpi)}px"))
+    box = widgets.VBox([widgets.HBox([controls["lr"], controls["epochs"], controls["batch_size"]]),
+                        widgets.HBox([controls["shuffle"], controls["seed"]]), image])
+
+    def redraw(_change: Any = None) -> Drawn:
+        settings = {name: control.value for name, control in controls.items()}
+        controls["seed"].disabled = not settings["shuffle"]  # the seed only picks the shuffled orders
+        drawn = explorer.update(**settings)
+        image.value = explorer.png()
+        return drawn
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    box.explorer, box.controls, box.redraw = explorer, controls, redraw
+    redraw()
+    return box
