@@ -32,7 +32,7 @@ EN = {
     "fit_title": "One neuron $\\hat{{y}}$ = w·x + b: {epochs} epochs of gradient descent",
     "run_title": "{y} ≈ w·{x} + b: {epochs} epochs, lr {lr:g}, batch {batch}",
     "caption": "Why SGD stops short of the optimum: with a fixed step every sample still moves (w, b), so within "
-               "an epoch they swing around the least-squares optimum on a limit cycle;\nthe end of every epoch "
+               "an epoch they jump over a wide cloud that is not centred on the optimum (a limit cycle);\nthe end of every epoch "
                "lands on the same point of that cycle, near the optimum but not at it. Only a step that decays "
                "toward zero brings SGD onto the optimum.",
     # plot_limit_cycle
@@ -109,7 +109,7 @@ KO = {
     "fit_title": "뉴런 하나 $\\hat{{y}}$ = w·x + b: 경사 하강법 {epochs} 에포크",
     "run_title": "{y} ≈ w·{x} + b: {epochs} 에포크, 학습률 {lr:g}, 배치 크기 {batch}",
     "caption": "SGD가 최적점에 닿지 못하는 이유: 학습률이 고정되어 있으면 샘플마다 (w, b)가 계속 움직이므로, "
-               "한 에포크 동안 최소제곱 해 주위를 도는 한계 순환(limit cycle)에 머뭅니다.\n모든 에포크는 그 "
+               "한 에포크 동안 최적점을 중심으로 하지 않는 넓은 구름 위를 뛰어다니는 한계 순환(limit cycle)에 머뭅니다.\n모든 에포크는 그 "
                "순환의 같은 점에서 끝나므로 최적점 가까이에 있지만 최적점은 아닙니다. 학습률을 0으로 줄여 가야만 "
                "SGD가 최적점에 도달합니다.",
     "cycle_bar": "에포크 안에서의 샘플 번호",
