@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Check the hand-written backprop and the engines: the same as `torch-neuron check`."""
+
 import sys
 from pathlib import Path
 

@@ -9,6 +9,7 @@ A redraw is what a slider's callback does: Explorer.update (tn.fit with history,
 on the same Axes) and Explorer.png (the Agg canvas drawn and PNG-encoded for the ipywidgets.Image). Wall time
 and this process's CPU time are both printed: on a shared machine the wall time includes waiting for a core.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,10 @@ def settings_sweep(n: int) -> list[dict]:
     shuffled runs and a few divergent lr among them."""
     lrs = [0.01 * 400 ** (k / max(n - 1, 1)) for k in range(n)]  # 0.01 … 4 geometrically, like the slider
     batches = (1, 1, 1, 10, 50, 442)
-    return [dict(lr=round(lr, 3), batch_size=batches[k % len(batches)], shuffle=k % 5 == 4, seed=k)
-            for k, lr in enumerate(lrs)]
+    return [
+        dict(lr=round(lr, 3), batch_size=batches[k % len(batches)], shuffle=k % 5 == 4, seed=k)
+        for k, lr in enumerate(lrs)
+    ]
 
 
 def quartiles(values: list[float]) -> tuple[float, float, float]:
@@ -68,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         wall["png"].append(t2 - t1)
         wall["redraw"].append(t2 - t0)
         cpu.append(c2 - c0)
-    print(f"explorer redraw, the book's data (442 samples, 100 epochs), lang={args.lang}, "
-          f"{args.redraws} settings ({diverged} diverged), ms:")
+    print(
+        f"explorer redraw, the book's data (442 samples, 100 epochs), lang={args.lang}, "
+        f"{args.redraws} settings ({diverged} diverged), ms:"
+    )
     for name, values in wall.items():
         q1, median, q3 = (1e3 * v for v in quartiles(values))
         print(f"  {name:<7} wall  median {median:6.1f}   quartiles {q1:6.1f} … {q3:6.1f}")

@@ -7,6 +7,7 @@ For each size, a new Python process makes the data, resets its resident-set high
 what the fit allocates beyond the data, which a long-running process (its allocator caches warm)
 cannot show. Two sizes show whether that rise is linear in n: rise ≈ a + slope·n.
 """
+
 import argparse
 import json
 import subprocess
@@ -22,6 +23,7 @@ def status_kib(field):
 def rise_during_fit(n, epochs):
     """Bytes the peak resident set rose during one Neuron.fit on n samples (run in a fresh process)."""
     import torch
+
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
     import torch_neuron as tn
 
@@ -41,8 +43,9 @@ def measure(sizes, epochs):
     """{"runs": [{n, rise_bytes, bytes_per_sample}], "slope_bytes_per_sample", "intercept_bytes"}."""
     runs = []
     for n in sizes:
-        proc = subprocess.run([sys.executable, __file__, "--one", str(n), "--epochs", str(epochs)],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--one", str(n), "--epochs", str(epochs)], capture_output=True, text=True
+        )
         if proc.returncode:
             raise RuntimeError(f"the fit of {n:,} samples failed: {proc.stderr.strip().splitlines()[-1:]}")
         rise = int(proc.stdout.split()[-1])
@@ -56,19 +59,28 @@ def measure(sizes, epochs):
 
 
 def describe(m):
-    lines = [f"{r['n']:,} float64 samples × {m['epochs']} epochs: peak RSS rose {r['rise_bytes'] / 2**20:.1f} MiB "
-             f"during the fit ({r['bytes_per_sample']:.1f} B/sample; the data itself is 16 B/sample)"
-             for r in m["runs"]]
+    lines = [
+        f"{r['n']:,} float64 samples × {m['epochs']} epochs: peak RSS rose {r['rise_bytes'] / 2**20:.1f} MiB "
+        f"during the fit ({r['bytes_per_sample']:.1f} B/sample; the data itself is 16 B/sample)"
+        for r in m["runs"]
+    ]
     if "slope_bytes_per_sample" in m:
-        lines.append(f"linear fit over the sizes: rise ≈ {m['intercept_bytes'] / 2**20:.1f} MiB "
-                     f"+ {m['slope_bytes_per_sample']:.1f} B × n (n samples)")
+        lines.append(
+            f"linear fit over the sizes: rise ≈ {m['intercept_bytes'] / 2**20:.1f} MiB "
+            f"+ {m['slope_bytes_per_sample']:.1f} B × n (n samples)"
+        )
     return lines
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 4_000_000],
-                   help="sample counts, each fitted in its own process (default: 1000000 4000000)")
+    p.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[1_000_000, 4_000_000],
+        help="sample counts, each fitted in its own process (default: 1000000 4000000)",
+    )
     p.add_argument("--epochs", type=int, default=100, help="epochs (default: 100)")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of text")
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)  # the child: one size, prints its rise in bytes

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Predict with a saved neuron: the same as `torch-neuron predict` (see --help)."""
+
 import sys
 from pathlib import Path
 

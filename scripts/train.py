@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Train the book's neuron: the same as `torch-neuron train` (see --help)."""
+
 import sys
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """Shared fixtures: the book's data, devices to run on, and the cuda marker's skip."""
+
 import pytest
 import torch
 
@@ -40,6 +41,8 @@ def bmi(diabetes):
 @pytest.fixture(scope="session")
 def python_loop():
     """The source text's fit in plain Python floats (the reference every engine is held to) → the last (w, b)."""
+
     def fit(xs, ys, epochs=100, w=1.0, b=1.0):
         return book_fit(xs, ys, epochs, w, b)[-1] if epochs else (w, b)
+
     return fit

@@ -1,4 +1,5 @@
 """Small helpers shared by the engine and training tests."""
+
 import torch
 
 F64 = torch.float64

@@ -3,6 +3,7 @@
 Step by step through epoch 1 (the book's per-sample updates), then epoch by epoch (the fit's history);
 at least 20 frames, under 3 MB, in English or Korean, changing nothing.
 """
+
 import sys
 import warnings
 
@@ -143,8 +144,9 @@ def test_a_float32_fit_is_held_to_float32_precision(bmi):
     assert path.w.dtype == torch.float64
 
 
-@pytest.mark.parametrize("settings", [dict(shuffle=True), dict(lr=0.5), dict(batch_size=2)],
-                         ids=["shuffled", "other-lr", "other-batch"])
+@pytest.mark.parametrize(
+    "settings", [dict(shuffle=True), dict(lr=0.5), dict(batch_size=2)], ids=["shuffled", "other-lr", "other-batch"]
+)
 def test_a_history_of_other_steps_is_a_clear_error(tmp_path, bmi, settings):
     x, y = bmi
     history = tn.Neuron(dtype=torch.float64).fit(x, y, epochs=3, history=True, **settings)
@@ -196,6 +198,7 @@ def test_train_animate_with_shuffle_is_one_line_and_exit_2(tmp_path, capsys):
 
 # --- the formats: .gif always (Pillow), .mp4 where matplotlib finds ffmpeg; anything else is a clear error ---
 
+
 @pytest.fixture
 def no_ffmpeg(monkeypatch):
     from matplotlib import animation as mpl_animation
@@ -218,8 +221,11 @@ def test_mp4_is_written_by_ffmpeg_where_matplotlib_finds_it(monkeypatch):
     monkeypatch.setattr(mpl_animation.writers, "is_available", lambda name: name == "ffmpeg")
     assert isinstance(animate.animation_writer("a.mp4"), mpl_animation.FFMpegWriter)
     assert isinstance(animate.animation_writer("a.gif"), mpl_animation.PillowWriter)
-    with pytest.raises(ValueError, match=r"as a \.webp file: the formats written here are \.gif \(Pillow\), "
-                                         r"\.mp4 \(ffmpeg\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"as a \.webp file: the formats written here are \.gif \(Pillow\), "
+        r"\.mp4 \(ffmpeg\)$",
+    ):
         animate.animation_format("a.webp")
 
 

@@ -1,5 +1,6 @@
 """scripts/bench.py: its ratio and target logic on synthetic rows, its peers set up as the book's fit, and (slow)
 a whole `--quick` run."""
+
 import importlib.util
 import json
 import subprocess
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from reference import B_100, W_100
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
@@ -54,8 +54,9 @@ def test_a_target_without_both_times_is_not_measured():
     assert bench.verdict(bench.Target("t", "x@cpu", at_most=1), {})["status"] == "NOT MEASURED"
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(at_least=2), dict(at_most=1, baseline="b"),
-                                dict(at_least=2, at_most=1, baseline="b")])
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(at_least=2), dict(at_most=1, baseline="b"), dict(at_least=2, at_most=1, baseline="b")]
+)
 def test_a_target_needs_a_baseline_with_at_least_or_at_most_alone(kw):
     with pytest.raises(ValueError, match="target 'bad'"):
         bench.Target("bad", "c", **kw)
@@ -79,21 +80,24 @@ def test_every_cuda_target_names_cases_the_benchmark_times():
 
 
 def test_the_ratio_columns_compare_whole_fits_of_the_same_workload():
-    rows = [bench.Row("w/python@cpu", "w", "python", "cpu", median_s=0.030),
-            bench.Row("w/sklearn@cpu", "w", "sklearn", "cpu", median_s=0.012),
-            bench.Row("w/fit@cpu", "w", "fit", "cpu", median_s=0.003),
-            bench.Row("w/map@cpu", "w", "map", "cpu", whole=False, median_s=0.001),
-            bench.Row("v/fit@cpu", "v", "other", "cpu", median_s=0.001)]
+    rows = [
+        bench.Row("w/python@cpu", "w", "python", "cpu", median_s=0.030),
+        bench.Row("w/sklearn@cpu", "w", "sklearn", "cpu", median_s=0.012),
+        bench.Row("w/fit@cpu", "w", "fit", "cpu", median_s=0.003),
+        bench.Row("w/map@cpu", "w", "map", "cpu", whole=False, median_s=0.001),
+        bench.Row("v/fit@cpu", "v", "other", "cpu", median_s=0.001),
+    ]
     lines = bench.table(rows, {r.id: r.median_s for r in rows})[2:]
     cells = [[c.strip() for c in line.split("|")[1:-1]] for line in lines]
-    assert cells[2][5:7] == ["10×", "4×"]    # 30 ms / 3 ms, 12 ms / 3 ms
-    assert cells[3][5:7] == ["—", "—"]      # a part of the workload is not compared
-    assert cells[4][5:7] == ["—", "—"]      # no baselines on its workload
+    assert cells[2][5:7] == ["10×", "4×"]  # 30 ms / 3 ms, 12 ms / 3 ms
+    assert cells[3][5:7] == ["—", "—"]  # a part of the workload is not compared
+    assert cells[4][5:7] == ["—", "—"]  # no baselines on its workload
 
 
 def test_run_scales_the_median_of_a_fraction_up_to_the_whole():
-    row = bench.run(bench.Case("w", "nap", "sleeps 2 ms", lambda: time.sleep(0.002), **bench.part(1, 10, "fits")),
-                    min_run_time=0.05)
+    row = bench.run(
+        bench.Case("w", "nap", "sleeps 2 ms", lambda: time.sleep(0.002), **bench.part(1, 10, "fits")), min_run_time=0.05
+    )
     assert row.error is None and row.calls >= 1 and row.note == "1 of 10 fits, scaled ×10"
     assert 0.019 < row.median_s < 0.2  # ≥ 10 × 2 ms: the sleep is a floor, the load only adds
     assert row.result is None
@@ -108,15 +112,25 @@ def test_run_keeps_the_result_of_whole_fits_only():
 def test_a_failing_case_becomes_an_error_row_and_its_target_is_not_measured():
     def diverge():
         raise FloatingPointError("training diverged at epoch 3")
+
     row = bench.run(bench.Case("w", "bad", "diverges", diverge), 0.01)
     assert row.median_s is None and row.error == "FloatingPointError: training diverged at epoch 3"
     t = bench.Target("t", "w/bad@cpu", "w/ok@cpu", at_least=1)
     assert bench.verdict(t, {"w/ok@cpu": 1.0, row.id: row.median_s})["status"] == "NOT MEASURED"
 
 
-@pytest.mark.parametrize("name, gbps", [("NVIDIA H100 80GB HBM3", 3350), ("NVIDIA H100 PCIe", 2000),
-                                        ("NVIDIA H200", 4800), ("NVIDIA A100-SXM4-40GB", 1555), ("NVIDIA A10", 600),
-                                        ("NVIDIA L4", 300), ("NVIDIA L40S", 864)])
+@pytest.mark.parametrize(
+    "name, gbps",
+    [
+        ("NVIDIA H100 80GB HBM3", 3350),
+        ("NVIDIA H100 PCIe", 2000),
+        ("NVIDIA H200", 4800),
+        ("NVIDIA A100-SXM4-40GB", 1555),
+        ("NVIDIA A10", 600),
+        ("NVIDIA L4", 300),
+        ("NVIDIA L40S", 864),
+    ],
+)
 def test_peak_bandwidth_comes_from_the_cards_name(name, gbps):
     (row,) = bench.peak_row(name, 8e9)
     assert row.gbps == gbps and row.median_s == pytest.approx(8 / gbps) and row.id == "gpu/peak@cuda"
@@ -143,8 +157,12 @@ def test_asking_for_cuda_without_it_is_a_usage_error(capsys):
 @pytest.mark.slow
 def test_a_quick_run_times_every_case_and_judges_every_target(tmp_path):
     out, md = tmp_path / "bench.json", tmp_path / "bench.md"
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json", str(out), "--markdown", str(md)],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--json", str(out), "--markdown", str(md)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
     assert md.read_text() == proc.stdout[:-1]  # print adds one newline

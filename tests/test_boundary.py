@@ -12,6 +12,7 @@ changes nothing. The independent references live here and use no engine of the p
   torch.promote_types only and checked here against torch.result_type itself;
 - `shuffle_orders`: the documented order of a seeded shuffle, restated from the docs, not imported.
 """
+
 import functools
 import itertools
 import re
@@ -29,11 +30,18 @@ from torch_neuron.book import book_fit
 
 NP_SCALAR = {torch.float64: np.float64, torch.float32: np.float32}
 # torch internals that a refusal must not show the user (issue 14's findings)
-LEAKS = ("too many dimensions", "too many values to unpack", "Overflow when unpacking", "only one element tensors",
-         "not enough values to unpack", "Expected one of cpu")
+LEAKS = (
+    "too many dimensions",
+    "too many values to unpack",
+    "Overflow when unpacking",
+    "only one element tensors",
+    "not enough values to unpack",
+    "Expected one of cpu",
+)
 
 
 # ---- the oracle: the book's loop, in scalars of the fit's dtype ------------------------------------
+
 
 def loop_oracle(xs, ys, w=1.0, b=1.0, lr=1.0, *, epochs, dtype=F64, orders=None):
     """The book's per-sample loop → [(w, b) after each epoch] as Python floats.
@@ -47,7 +55,7 @@ def loop_oracle(xs, ys, w=1.0, b=1.0, lr=1.0, *, epochs, dtype=F64, orders=None)
     out = []
     with np.errstate(all="ignore"):
         for e in range(epochs):
-            for i in (orders[e] if orders is not None else range(len(xs))):
+            for i in orders[e] if orders is not None else range(len(xs)):
                 err = xs[i] * w + b - ys[i]
                 w, b = w - lr * (xs[i] * err), b - lr * err
             out.append((float(w), float(b)))
@@ -71,8 +79,16 @@ def oracle(x, y, w=1.0, b=1.0, lr=1.0, *, epochs, dtype=F64, orders=None):
     out = torch.empty(2, *shape, dtype=F64)
     for i in itertools.product(*map(range, shape)):
         start = (float(NP_SCALAR[dtype](w[i].item())), float(NP_SCALAR[dtype](b[i].item())))
-        run = loop_oracle(x[i].tolist(), y[i].tolist(), w[i].item(), b[i].item(), lr[i].item(), epochs=epochs,
-                          dtype=dtype, orders=orders)
+        run = loop_oracle(
+            x[i].tolist(),
+            y[i].tolist(),
+            w[i].item(),
+            b[i].item(),
+            lr[i].item(),
+            epochs=epochs,
+            dtype=dtype,
+            orders=orders,
+        )
         out[(slice(None), *i)] = torch.tensor(run[-1] if run else start, dtype=F64)
     return out[0], out[1]
 
@@ -92,6 +108,7 @@ def assert_fit(result, want, dtype, rtol=0.0):
 
 # ---- torch's type promotion over many operands -----------------------------------------------------
 
+
 def _category(dtype):
     return 0 if dtype == torch.bool else 2 if dtype.is_floating_point else 1
 
@@ -103,11 +120,15 @@ def promoted(*probes):
     keeps its dtype unless a lower one is of a higher category (bool < int < float), which then promotes it.
     A Python float counts as the default dtype, a Python int as int64, a bool as bool.
     """
+
     def number(v):
         return torch.bool if isinstance(v, bool) else torch.int64 if isinstance(v, int) else torch.get_default_dtype()
-    tiers = ([number(p) for p in probes if not torch.is_tensor(p)],
-             [p.dtype for p in probes if torch.is_tensor(p) and p.dim() == 0],
-             [p.dtype for p in probes if torch.is_tensor(p) and p.dim() > 0])
+
+    tiers = (
+        [number(p) for p in probes if not torch.is_tensor(p)],
+        [p.dtype for p in probes if torch.is_tensor(p) and p.dim() == 0],
+        [p.dtype for p in probes if torch.is_tensor(p) and p.dim() > 0],
+    )
     result = None
     for tier in tiers:  # lowest first
         if not tier:
@@ -125,8 +146,18 @@ def fit_dtype(*operands):
     return dtype if dtype.is_floating_point else torch.get_default_dtype()
 
 
-REAL_DTYPES = [torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
-               torch.float16, torch.bfloat16, torch.float32, torch.float64]
+REAL_DTYPES = [
+    torch.bool,
+    torch.uint8,
+    torch.int8,
+    torch.int16,
+    torch.int32,
+    torch.int64,
+    torch.float16,
+    torch.bfloat16,
+    torch.float32,
+    torch.float64,
+]
 
 
 @st.composite
@@ -165,6 +196,7 @@ def test_the_oracle_is_the_books_loop(bmi):
 
 # ---- item 10: the documented shuffle order, restated ----------------------------------------------
 
+
 def shuffle_orders(n, epochs, seed):
     """The documented order: epoch e's order is randperm(n) from a Generator seeded with seeds[e], where
     seeds = randint(0, 2**62, (epochs,)) from a Generator seeded with the fit's seed."""
@@ -183,7 +215,7 @@ def test_a_seeded_shuffle_follows_the_documented_order(seed):
     # the same, through book_fit itself: one epoch at a time over the permuted samples
     w, b, book = 1.0, 1.0, []
     for order in shuffle_orders(12, epochs, seed):
-        (w, b), = book_fit([xs[i] for i in order], [ys[i] for i in order], 1, w, b)
+        ((w, b),) = book_fit([xs[i] for i in order], [ys[i] for i in order], 1, w, b)
         book.append((w, b))
     assert want == book
     got = tn.fit(x, y, shuffle=True, seed=seed, engine="loop", epochs=epochs, history=True)
@@ -204,7 +236,7 @@ def test_every_engine_shuffles_in_the_documented_order(engine):
     xs, ys = x.tolist(), y.tolist()
     for order in orders:
         for s in range(0, 12, 3):
-            batch = order[s:s + 3]
+            batch = order[s : s + 3]
             err = [xs[i] * w + b - ys[i] for i in batch]
             w, b = w - 0.5 * sum(xs[i] * e for i, e in zip(batch, err)) / 3, b - 0.5 * sum(err) / 3
     assert got.w.item() == pytest.approx(w, rel=1e-12) and got.b.item() == pytest.approx(b, rel=1e-12)
@@ -214,11 +246,13 @@ def test_neuron_fit_shuffles_in_the_documented_order():
     x, y = random_data(3, 10)
     neuron = tn.Neuron(dtype=F64)
     neuron.fit(x, y, epochs=2, shuffle=True, seed=9, engine="loop")
-    assert (neuron.w.item(), neuron.b.item()) == loop_oracle(x.tolist(), y.tolist(), epochs=2,
-                                                             orders=shuffle_orders(10, 2, 9))[-1]
+    assert (neuron.w.item(), neuron.b.item()) == loop_oracle(
+        x.tolist(), y.tolist(), epochs=2, orders=shuffle_orders(10, 2, 9)
+    )[-1]
 
 
 # ---- refusals: the error names the argument, and nothing changed -----------------------------------
+
 
 def names(message, *candidates):
     """Whether the message names one of the candidates as a word (x, y, w, lr, chunk 2, cuda:7 …)."""

@@ -1,5 +1,6 @@
 """tn.fit's front door for w, b, lr and the settings (issue 14, item 9), and the dtype promotion table drawn by
 Hypothesis: every kind of x, y, w, b and lr against torch.result_type's rule (test_boundary.promoted)."""
+
 import numpy as np
 import pytest
 import torch
@@ -37,9 +38,15 @@ PARAMS = {
     "lr a Python int": lambda: (data()[0], {"lr": 1}, F64),
     "lr an int64 tensor of one": lambda: (data()[0], {"lr": torch.tensor([1])}, F64),
     "w, b, lr of shapes (2, 1), (3,), (1,) -> (2, 3) neurons": lambda: (
-        data()[0], {"w": [[0.5], [2.0]], "b": torch.tensor([0.0, 1.0, 2.0], dtype=F64), "lr": [0.25]}, F64),
-    "float32 x with a float64 w of two -> float64": lambda: (data(F32)[0], {"w": torch.tensor([1.0, 2.0], dtype=F64)},
-                                                             F64),
+        data()[0],
+        {"w": [[0.5], [2.0]], "b": torch.tensor([0.0, 1.0, 2.0], dtype=F64), "lr": [0.25]},
+        F64,
+    ),
+    "float32 x with a float64 w of two -> float64": lambda: (
+        data(F32)[0],
+        {"w": torch.tensor([1.0, 2.0], dtype=F64)},
+        F64,
+    ),
     "float32 x with a float64 0-dim w -> float32": lambda: (data(F32)[0], {"w": torch.tensor(2.0, dtype=F64)}, F32),
     "float32 x with a numpy float64 0-dim b -> float32": lambda: (data(F32)[0], {"b": np.array(2.0)}, F32),
     "float32 x with a list w -> float32": lambda: (data(F32)[0], {"w": [1.0, 2.0]}, F32),
@@ -110,7 +117,7 @@ BAD_SETTINGS = {
     "shuffle None": ({"shuffle": None}, TypeError, "shuffle"),
     "seed 1.5": ({"seed": 1.5}, TypeError, "seed"),
     "seed 2**64": ({"seed": 2**64}, ValueError, "seed"),
-    "seed -2**63 - 1": ({"seed": -2**63 - 1}, ValueError, "seed"),
+    "seed -2**63 - 1": ({"seed": -(2**63) - 1}, ValueError, "seed"),
     "seed True": ({"seed": True}, TypeError, "seed"),
     'seed "1"': ({"seed": "1"}, TypeError, "seed"),
     "seed None": ({"seed": None}, TypeError, "seed"),
@@ -150,9 +157,11 @@ def test_refused_settings_raise_naming_the_setting(case):
 SAME_SETTINGS = {
     "shuffle numpy.bool_(True)": ({"shuffle": np.bool_(True)}, {"shuffle": True}),
     "seed numpy.int64(3)": ({"seed": np.int64(3), "shuffle": True}, {"seed": 3, "shuffle": True}),
-    "seed numpy.uint64(2**64 - 1)": ({"seed": np.uint64(2**64 - 1), "shuffle": True},
-                                     {"seed": 2**64 - 1, "shuffle": True}),
-    "seed -2**63": ({"seed": -2**63, "shuffle": True}, None),
+    "seed numpy.uint64(2**64 - 1)": (
+        {"seed": np.uint64(2**64 - 1), "shuffle": True},
+        {"seed": 2**64 - 1, "shuffle": True},
+    ),
+    "seed -2**63": ({"seed": -(2**63), "shuffle": True}, None),
     "epochs numpy.int64(3)": ({"epochs": np.int64(3)}, {"epochs": 3}),
     "batch_size numpy.int32(2)": ({"batch_size": np.int32(2)}, {"batch_size": 2}),
 }
@@ -222,24 +231,38 @@ Y_VALUES = {"b": [1, 1, 0, 1, 0, 1], "i": [1, 3, 5, 3, 1, 4], "f": FY}
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(x=operand(X_VALUES, None, forms=DATA_FORMS), y=operand(Y_VALUES, None, forms=DATA_FORMS),
-       w=operand(None, {"i": 2, "f": 0.5}, forms=PARAM_FORMS), b=operand(None, {"i": 0, "f": -1.5}, forms=PARAM_FORMS),
-       lr=operand(None, {"i": 1, "f": 0.25}, forms=PARAM_FORMS), default=st.sampled_from([F32, F64]))
+@given(
+    x=operand(X_VALUES, None, forms=DATA_FORMS),
+    y=operand(Y_VALUES, None, forms=DATA_FORMS),
+    w=operand(None, {"i": 2, "f": 0.5}, forms=PARAM_FORMS),
+    b=operand(None, {"i": 0, "f": -1.5}, forms=PARAM_FORMS),
+    lr=operand(None, {"i": 1, "f": 0.25}, forms=PARAM_FORMS),
+    default=st.sampled_from([F32, F64]),
+)
 def test_every_kind_of_every_argument_fits_in_the_promoted_dtype(x, y, w, b, lr, default):
     """x, y, w, b, lr each a list, NumPy array or tensor (w, b, lr also Python numbers, 0-dim or not) of any
     real dtype: the fit computes in torch.result_type's dtype over all five (integral → the default dtype),
     and gives the book's loop in that dtype bit for bit ('loop' engine); a half-precision result is refused."""
     if as_f64(lr).reshape(-1)[0] == 1 and as_f64(x).max() > 0.75:
         # lr 1 contracts for |x| < 1 only: all-zero x then (b learns, w stays)
-        x = [type(v)(0) for v in x] if isinstance(x, list) else np.zeros_like(x) if isinstance(x, np.ndarray) \
+        x = (
+            [type(v)(0) for v in x]
+            if isinstance(x, list)
+            else np.zeros_like(x)
+            if isinstance(x, np.ndarray)
             else torch.zeros_like(x)
+        )
     old = torch.get_default_dtype()
     torch.set_default_dtype(default)
     try:
         dtype = fit_dtype(x, y, w, b, lr)
         if dtype in (torch.float16, torch.bfloat16):
-            message = assert_refused(lambda: tn.fit(x, y, w=w, b=b, lr=lr, epochs=2, engine="loop"), TypeError,
-                                     str(dtype)[6:], unchanged=(x, y, w, b, lr))
+            message = assert_refused(
+                lambda: tn.fit(x, y, w=w, b=b, lr=lr, epochs=2, engine="loop"),
+                TypeError,
+                str(dtype)[6:],
+                unchanged=(x, y, w, b, lr),
+            )
             assert "float32" in message
             return
         result = tn.fit(x, y, w=w, b=b, lr=lr, epochs=2, engine="loop")

@@ -1,6 +1,7 @@
 """tn.fit_chunks' front door (issue 14, item 9): an iterable of (x, y) pairs, read once. Empty chunks are
 skipped anywhere; the first non-empty chunk fixes the neuron dims and, with w, b and lr, the dtype; every
 refusal names the chunk by its index. The same fit as tn.fit on the whole data (the scan's 1e-12)."""
+
 import numpy as np
 import pytest
 import torch
@@ -25,15 +26,21 @@ def xy():
     return random_data(4, 10)
 
 
-@pytest.mark.parametrize("cuts", [(0, 4), (4, 4, 7), (4, 10), (0, 0, 3, 3, 10, 10)],
-                         ids=["empty first", "empty in the middle", "empty last", "empty everywhere"])
+@pytest.mark.parametrize(
+    "cuts",
+    [(0, 4), (4, 4, 7), (4, 10), (0, 0, 3, 3, 10, 10)],
+    ids=["empty first", "empty in the middle", "empty last", "empty everywhere"],
+)
 def test_empty_chunks_are_skipped_anywhere(xy, cuts):
     x, y = xy
     assert_fit(tn.fit_chunks(pieces(x, y, *cuts), **KW), oracle(x, y, lr=0.5, epochs=3), F64, 1e-12)
 
 
-@pytest.mark.parametrize("chunks", [[], [(torch.zeros(0), torch.zeros(0))] * 3, iter(())],
-                         ids=["no chunks", "only empty chunks", "an empty iterator"])
+@pytest.mark.parametrize(
+    "chunks",
+    [[], [(torch.zeros(0), torch.zeros(0))] * 3, iter(())],
+    ids=["no chunks", "only empty chunks", "an empty iterator"],
+)
 def test_no_samples_at_all_is_a_value_error(chunks):
     with pytest.raises(ValueError):
         tn.fit_chunks(chunks, **KW)
@@ -66,16 +73,25 @@ def test_neuron_dims_are_fixed_by_the_first_non_empty_chunk(xy):
     """(1, n) then (3, n): the second chunk would change the neurons half-way; refused, naming chunk 2
     (chunk 0 is empty and skipped)."""
     x, y = xy
-    chunks = [(torch.zeros(1, 0, dtype=F64), torch.zeros(1, 0, dtype=F64)), (x[None, :5], y[None, :5]),
-              (x[5:].expand(3, 5), y[5:].expand(3, 5))]
+    chunks = [
+        (torch.zeros(1, 0, dtype=F64), torch.zeros(1, 0, dtype=F64)),
+        (x[None, :5], y[None, :5]),
+        (x[5:].expand(3, 5), y[5:].expand(3, 5)),
+    ]
     assert_refused(lambda: tn.fit_chunks(chunks, **KW), ValueError, "chunk 2", unchanged=(x, y))
 
 
 BROADCAST = {
-    "x (2, k) and y (3, k) in chunk 1": (lambda x, y: [(x[:5], y[:5]), (x[5:].expand(2, 5), y[5:].expand(3, 5))],
-                                         {}, "chunk 1"),
-    "chunk 0 (2, k) with w (3,)": (lambda x, y: [(x[:5].expand(2, 5), y[:5]), (x[5:].expand(2, 5), y[5:])],
-                                   {"w": torch.ones(3, dtype=F64)}, "chunk 0"),
+    "x (2, k) and y (3, k) in chunk 1": (
+        lambda x, y: [(x[:5], y[:5]), (x[5:].expand(2, 5), y[5:].expand(3, 5))],
+        {},
+        "chunk 1",
+    ),
+    "chunk 0 (2, k) with w (3,)": (
+        lambda x, y: [(x[:5].expand(2, 5), y[:5]), (x[5:].expand(2, 5), y[5:])],
+        {"w": torch.ones(3, dtype=F64)},
+        "chunk 0",
+    ),
     "chunk 0 (2, k) with lr (3,)": (lambda x, y: [(x.expand(2, 10), y)], {"lr": [0.1, 0.2, 0.3]}, "chunk 0"),
 }
 
@@ -111,6 +127,7 @@ def test_bad_data_in_a_chunk_is_named_with_its_index(xy, case):
 
 # ---- PyTorch's DataLoader ------------------------------------------------------------------------------
 
+
 def test_a_dataloader_in_the_batch_1_layout_is_refused_with_a_squeeze_hint(bmi):
     """TensorDataset(x[:, None], y[:, None]) gave two neurons (906.03, 652.27), silently."""
     x, y = bmi
@@ -134,20 +151,37 @@ def test_a_dataloader_of_1d_samples_gives_the_books_neuron(bmi, batch_size):
 # id → () → (chunks, keyword arguments, the dtype the fit computes in)
 DTYPES = {
     "float64 chunks -> float64": lambda x, y: ([(x[:4], y[:4]), (x[4:], y[4:])], {}, F64),
-    "float32 chunks -> float32": lambda x, y: ([(x[:4].float(), y[:4].float()), (x[4:].float(), y[4:].float())], {},
-                                               F32),
-    "numpy float64 chunks -> float64": lambda x, y: ([(x[:4].numpy(), y[:4].numpy()), (x[4:].numpy(), y[4:].numpy())],
-                                                     {}, F64),
-    "float list chunks -> float32": lambda x, y: ([(x[:4].tolist(), y[:4].tolist()), (x[4:].tolist(), y[4:].tolist())],
-                                                  {}, F32),
-    "int64 chunks -> the default dtype": lambda x, y: ([((x[:4] * 5).long(), y[:4].long()),
-                                                        ((x[4:] * 5).long(), y[4:].long())], {}, F32),
+    "float32 chunks -> float32": lambda x, y: (
+        [(x[:4].float(), y[:4].float()), (x[4:].float(), y[4:].float())],
+        {},
+        F32,
+    ),
+    "numpy float64 chunks -> float64": lambda x, y: (
+        [(x[:4].numpy(), y[:4].numpy()), (x[4:].numpy(), y[4:].numpy())],
+        {},
+        F64,
+    ),
+    "float list chunks -> float32": lambda x, y: (
+        [(x[:4].tolist(), y[:4].tolist()), (x[4:].tolist(), y[4:].tolist())],
+        {},
+        F32,
+    ),
+    "int64 chunks -> the default dtype": lambda x, y: (
+        [((x[:4] * 5).long(), y[:4].long()), ((x[4:] * 5).long(), y[4:].long())],
+        {},
+        F32,
+    ),
     "float64 chunks, dtype=torch.float32": lambda x, y: ([(x[:4], y[:4]), (x[4:], y[4:])], {"dtype": F32}, F32),
-    "float32 chunks, a float64 w of one -> float64": lambda x, y: ([(x[:4].float(), y[:4].float()),
-                                                                    (x[4:].float(), y[4:].float())],
-                                                                   {"w": torch.ones(1, dtype=F64)}, F64),
-    "float32 then float64 chunks -> float32 (the first decides)": lambda x, y: ([(x[:4].float(), y[:4].float()),
-                                                                                 (x[4:], y[4:])], {}, F32),
+    "float32 chunks, a float64 w of one -> float64": lambda x, y: (
+        [(x[:4].float(), y[:4].float()), (x[4:].float(), y[4:].float())],
+        {"w": torch.ones(1, dtype=F64)},
+        F64,
+    ),
+    "float32 then float64 chunks -> float32 (the first decides)": lambda x, y: (
+        [(x[:4].float(), y[:4].float()), (x[4:], y[4:])],
+        {},
+        F32,
+    ),
     "an empty float32 chunk, then float64 -> float64": lambda x, y: ([(x[:0].float(), y[:0].float()), (x, y)], {}, F64),
 }
 
@@ -168,16 +202,24 @@ def test_fit_chunks_refuses_a_dtype_other_than_float32_or_float64(xy, dtype):
     assert_refused(lambda: tn.fit_chunks([(x, y)], dtype=dtype, **KW), TypeError, "dtype", unchanged=(x, y))
 
 
-@pytest.mark.parametrize("kw, error, name", [({"epochs": 1.5}, TypeError, "epochs"),
-                                             ({"batch_size": 0}, ValueError, "batch_size"),
-                                             ({"lr": 0}, ValueError, "lr"), ({"w": True}, TypeError, "w"),
-                                             ({"history": "yes"}, TypeError, "history"),
-                                             ({"on_divergence": "ignore"}, ValueError, "on_divergence"),
-                                             ({"device": "cuda:7"}, ValueError, "cuda:7")], ids=repr)
+@pytest.mark.parametrize(
+    "kw, error, name",
+    [
+        ({"epochs": 1.5}, TypeError, "epochs"),
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"lr": 0}, ValueError, "lr"),
+        ({"w": True}, TypeError, "w"),
+        ({"history": "yes"}, TypeError, "history"),
+        ({"on_divergence": "ignore"}, ValueError, "on_divergence"),
+        ({"device": "cuda:7"}, ValueError, "cuda:7"),
+    ],
+    ids=repr,
+)
 def test_fit_chunks_names_a_refused_setting(xy, kw, error, name):
     x, y = xy
-    assert_refused(lambda: tn.fit_chunks(((a, b) for a, b in pieces(x, y, 5)), **(KW | kw)), error, name,
-                   unchanged=(x, y))
+    assert_refused(
+        lambda: tn.fit_chunks(((a, b) for a, b in pieces(x, y, 5)), **(KW | kw)), error, name, unchanged=(x, y)
+    )
 
 
 def test_fit_chunks_reads_a_generator_once(xy):

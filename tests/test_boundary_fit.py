@@ -5,6 +5,7 @@ and mutates nothing. The oracle and the helpers are in test_boundary.py.
 The 'loop' engine is held to the oracle bit for bit (the same IEEE operations in the same order), the
 default engine within 1e-12 (float64) or 1e-5 (float32), as in test_conformance.py.
 """
+
 import inspect
 
 import numpy as np
@@ -31,8 +32,11 @@ def rtol(engine, dtype):
 
 def samples(dtype, which):
     """x (which=0) or y (which=1) values that suit a torch or NumPy dtype: bools, small ints or dyadic floats."""
-    kind = ("b" if dtype == torch.bool else "f" if dtype.is_floating_point else "i") if isinstance(dtype, torch.dtype) \
+    kind = (
+        ("b" if dtype == torch.bool else "f" if dtype.is_floating_point else "i")
+        if isinstance(dtype, torch.dtype)
         else np.dtype(dtype).kind
+    )
     return {"b": (BX, BY), "f": (FX, FY)}.get(kind, (IX, IY))[which]
 
 
@@ -44,11 +48,29 @@ def array(dtype, which=0):
     return np.array(samples(dtype, which), dtype=dtype)
 
 
-NUMPY_DTYPES = {"float32": np.float32, "float64": np.float64, "int8": np.int8, "int16": np.int16, "int32": np.int32,
-                "int64": np.int64, "uint8": np.uint8, "uint16": np.uint16, "uint32": np.uint32, "uint64": np.uint64,
-                "bool": np.bool_}
-TORCH_DTYPES = {"float32": F32, "float64": F64, "int8": torch.int8, "int16": torch.int16, "int32": torch.int32,
-                "int64": torch.int64, "uint8": torch.uint8, "bool": torch.bool}
+NUMPY_DTYPES = {
+    "float32": np.float32,
+    "float64": np.float64,
+    "int8": np.int8,
+    "int16": np.int16,
+    "int32": np.int32,
+    "int64": np.int64,
+    "uint8": np.uint8,
+    "uint16": np.uint16,
+    "uint32": np.uint32,
+    "uint64": np.uint64,
+    "bool": np.bool_,
+}
+TORCH_DTYPES = {
+    "float32": F32,
+    "float64": F64,
+    "int8": torch.int8,
+    "int16": torch.int16,
+    "int32": torch.int32,
+    "int64": torch.int64,
+    "uint8": torch.uint8,
+    "bool": torch.bool,
+}
 DEFAULT = None  # the default dtype (torch.get_default_dtype()), read when the case runs
 
 # id → () → (x, y, the dtype the fit must compute in)
@@ -57,12 +79,18 @@ ADMITTED = {
     "python int lists -> the default dtype": lambda: (IX, IY, DEFAULT),
     "python bool lists -> the default dtype": lambda: (BX, BY, DEFAULT),
     "nested lists (1, n) -> one neuron of shape (1,)": lambda: ([FX], [FY], DEFAULT),
-    **{f"numpy {name} x and y -> {name if dt in (np.float32, np.float64) else 'the default dtype'}":
-       (lambda dt=dt: (array(dt), array(dt, 1), {np.float32: F32, np.float64: F64}.get(dt, DEFAULT)))
-       for name, dt in NUMPY_DTYPES.items()},
-    **{f"tensor {name} x and y -> {name if dt.is_floating_point else 'the default dtype'}":
-       (lambda dt=dt: (tensor(dt), tensor(dt, 1), dt if dt.is_floating_point else DEFAULT))
-       for name, dt in TORCH_DTYPES.items()},
+    **{
+        f"numpy {name} x and y -> {name if dt in (np.float32, np.float64) else 'the default dtype'}": (
+            lambda dt=dt: (array(dt), array(dt, 1), {np.float32: F32, np.float64: F64}.get(dt, DEFAULT))
+        )
+        for name, dt in NUMPY_DTYPES.items()
+    },
+    **{
+        f"tensor {name} x and y -> {name if dt.is_floating_point else 'the default dtype'}": (
+            lambda dt=dt: (tensor(dt), tensor(dt, 1), dt if dt.is_floating_point else DEFAULT)
+        )
+        for name, dt in TORCH_DTYPES.items()
+    },
     "numpy float32 x, numpy float64 y -> float64": lambda: (array(np.float32), array(np.float64, 1), F64),
     "numpy float16 x, numpy float32 y -> float32": lambda: (array(np.float16), array(np.float32, 1), F32),
     "tensor float32 x, numpy float64 y -> float64": lambda: (tensor(F32), array(np.float64, 1), F64),
@@ -72,15 +100,27 @@ ADMITTED = {
     "tensor bfloat16 x, tensor float16 y -> float32": lambda: (tensor(torch.bfloat16), tensor(torch.float16, 1), F32),
     "tensor int32 x, tensor float32 y -> float32": lambda: (tensor(torch.int32), tensor(F32, 1), F32),
     "tensor uint8 x, numpy int8 y -> the default dtype": lambda: (tensor(torch.uint8), array(np.int8, 1), DEFAULT),
-    "non-contiguous x[::2], y[::2]": lambda: (tensor(F64).repeat_interleave(2)[::2],
-                                              tensor(F64, 1).repeat_interleave(2)[::2], F64),
-    "transposed views (n, 2).T -> two neurons": lambda: (torch.stack((tensor(F64), tensor(F64).flip(0)), 1).T,
-                                                          torch.stack((tensor(F64, 1), tensor(F64, 1)), 1).T, F64),
+    "non-contiguous x[::2], y[::2]": lambda: (
+        tensor(F64).repeat_interleave(2)[::2],
+        tensor(F64, 1).repeat_interleave(2)[::2],
+        F64,
+    ),
+    "transposed views (n, 2).T -> two neurons": lambda: (
+        torch.stack((tensor(F64), tensor(F64).flip(0)), 1).T,
+        torch.stack((tensor(F64, 1), tensor(F64, 1)), 1).T,
+        F64,
+    ),
     "numpy reversed views a[::-1]": lambda: (array(np.float64)[::-1], array(np.float64, 1)[::-1], F64),
-    "numpy big-endian float64 arrays -> float64": lambda: (array(np.float64).astype(">f8"),
-                                                          array(np.float64, 1).astype(">f8"), F64),
-    "numpy Fortran-ordered (2, n) arrays -> two neurons": lambda: (np.asfortranarray([FX, FY]),
-                                                                   np.asfortranarray([FY, FX]), F64),
+    "numpy big-endian float64 arrays -> float64": lambda: (
+        array(np.float64).astype(">f8"),
+        array(np.float64, 1).astype(">f8"),
+        F64,
+    ),
+    "numpy Fortran-ordered (2, n) arrays -> two neurons": lambda: (
+        np.asfortranarray([FX, FY]),
+        np.asfortranarray([FY, FX]),
+        F64,
+    ),
 }
 
 
@@ -115,6 +155,7 @@ def test_float64_arrays_fit_in_float64(bmi):
 
 # ---- no graph, no .grad: fitting is not differentiable ---------------------------------------------
 
+
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("grad", ["x", "y", "w", "b", "lr", "all"])
 def test_requires_grad_inputs_give_a_plain_fit_and_keep_grad_none(engine, grad):
@@ -148,8 +189,9 @@ def test_every_engine_fits_inside_inference_mode_and_no_grad(engine, context):
 
 # ---- refused data -----------------------------------------------------------------------------------
 
+
 def _nan(values, at=2, v=float("nan")):
-    return values[:at] + [v] + values[at + 1:]
+    return values[:at] + [v] + values[at + 1 :]
 
 
 # id → () → (x, y, the error, the names one of which it must give)
@@ -172,16 +214,24 @@ REFUSED = {
     "different lengths": lambda: (tensor(F64), tensor(F64, 1)[:5], ValueError, ("x", "y")),
     "empty tensors": lambda: (tensor(F64)[:0], tensor(F64, 1)[:0], ValueError, ("x", "y")),
     "empty lists": lambda: ([], [], ValueError, ("x", "y")),
-    "empty (3, 0) tensors": lambda: (torch.zeros(3, 0, dtype=F64), torch.zeros(3, 0, dtype=F64), ValueError,
-                                     ("x", "y")),
+    "empty (3, 0) tensors": lambda: (
+        torch.zeros(3, 0, dtype=F64),
+        torch.zeros(3, 0, dtype=F64),
+        ValueError,
+        ("x", "y"),
+    ),
     "NaN in tensor x": lambda: (torch.tensor(_nan(FX), dtype=F64), tensor(F64, 1), ValueError, "x"),
     "inf in tensor y": lambda: (tensor(F64), torch.tensor(_nan(FY, v=float("inf")), dtype=F64), ValueError, "y"),
     "-inf in numpy x": lambda: (np.array(_nan(FX, v=-np.inf)), FY, ValueError, "x"),
     "NaN in list y": lambda: (FX, _nan(FY), ValueError, "y"),
     "NaN in float32 x": lambda: (torch.tensor(_nan(FX), dtype=F32), tensor(F32, 1), ValueError, "x"),
     "NaN in neuron 1 of x (2, n)": lambda: (torch.tensor([FX, _nan(FX)], dtype=F64), tensor(F64, 1), ValueError, "x"),
-    "leading dims (2, n) and (3, n)": lambda: (torch.zeros(2, 6, dtype=F64), torch.zeros(3, 6, dtype=F64), ValueError,
-                                               ("x", "y")),
+    "leading dims (2, n) and (3, n)": lambda: (
+        torch.zeros(2, 6, dtype=F64),
+        torch.zeros(3, 6, dtype=F64),
+        ValueError,
+        ("x", "y"),
+    ),
 }
 
 
@@ -190,8 +240,12 @@ REFUSED = {
 def test_refused_data_raises_naming_x_or_y_and_mutates_nothing(case, engine):
     x, y, error, name = REFUSED[case]()
     w, b, lr = torch.tensor([0.5, 2.0], dtype=F64), torch.tensor(-1.0, dtype=F64), torch.tensor(0.25, dtype=F64)
-    assert_refused(lambda: tn.fit(x, y, w=w, b=b, lr=lr, epochs=2, engine=engine), error,
-                   *((name,) if isinstance(name, str) else name), unchanged=(x, y, w, b, lr))
+    assert_refused(
+        lambda: tn.fit(x, y, w=w, b=b, lr=lr, epochs=2, engine=engine),
+        error,
+        *((name,) if isinstance(name, str) else name),
+        unchanged=(x, y, w, b, lr),
+    )
 
 
 # ---- (batch, 1): samples live in the last dim ---------------------------------------------------------
@@ -216,24 +270,44 @@ def test_a_column_of_samples_is_refused_with_a_squeeze_hint(case):
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 6)], ids=["(1, 1): one neuron, one sample", "(1, n): one neuron"])
 def test_one_row_is_one_neuron(shape):
-    x, y = tensor(F64)[:shape[1]].reshape(shape), tensor(F64, 1)[:shape[1]].reshape(shape)
+    x, y = tensor(F64)[: shape[1]].reshape(shape), tensor(F64, 1)[: shape[1]].reshape(shape)
     assert_fit(tn.fit(x, y, engine="loop", **FIT), oracle(x, y, lr=0.25, epochs=3), F64)
 
 
 # ---- dtype= and device= ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("data", ["tensor float64", "tensor float32", "numpy int64", "float list"])
 @pytest.mark.parametrize("dtype", [F32, F64], ids=str)
 def test_dtype_given_converts_the_data(data, dtype):
-    x, y = {"tensor float64": (tensor(F64), tensor(F64, 1)), "tensor float32": (tensor(F32), tensor(F32, 1)),
-            "numpy int64": (array(np.int64), array(np.int64, 1)), "float list": (FX, FY)}[data]
+    x, y = {
+        "tensor float64": (tensor(F64), tensor(F64, 1)),
+        "tensor float32": (tensor(F32), tensor(F32, 1)),
+        "numpy int64": (array(np.int64), array(np.int64, 1)),
+        "float list": (FX, FY),
+    }[data]
     w = torch.tensor(2.0, dtype=F64)  # a float64 w follows dtype= too
-    assert_fit(tn.fit(x, y, w=w, dtype=dtype, engine="loop", **FIT), oracle(x, y, w, lr=0.25, epochs=3, dtype=dtype),
-               dtype)
+    assert_fit(
+        tn.fit(x, y, w=w, dtype=dtype, engine="loop", **FIT), oracle(x, y, w, lr=0.25, epochs=3, dtype=dtype), dtype
+    )
 
 
-@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool, torch.complex64, torch.complex128,
-                                   torch.float16, torch.bfloat16, "float64", np.float64, np.dtype("float64")], ids=repr)
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        torch.int64,
+        torch.int32,
+        torch.bool,
+        torch.complex64,
+        torch.complex128,
+        torch.float16,
+        torch.bfloat16,
+        "float64",
+        np.float64,
+        np.dtype("float64"),
+    ],
+    ids=repr,
+)
 def test_dtype_other_than_float32_or_float64_is_refused(dtype):
     x, y = tensor(F64), tensor(F64, 1)
     assert_refused(lambda: tn.fit(x, y, dtype=dtype, **FIT), TypeError, "dtype", unchanged=(x, y))
@@ -285,8 +359,10 @@ def test_data_on_two_devices_is_refused_naming_both():
 
 # ---- keyword-only ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("entry, leading", [(tn.fit, ("x", "y")), (tn.fit_chunks, ("chunks",))],
-                         ids=["fit", "fit_chunks"])
+
+@pytest.mark.parametrize(
+    "entry, leading", [(tn.fit, ("x", "y")), (tn.fit_chunks, ("chunks",))], ids=["fit", "fit_chunks"]
+)
 def test_everything_after_the_data_is_keyword_only(entry, leading):
     params = inspect.signature(entry).parameters.values()
     positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]

@@ -1,6 +1,7 @@
 """Neuron(...), Neuron.fit and Neuron.predict at the front door (issue 14, item 9): one real number each for w
 and b; the module's dtype decides the fit's (data converted to it, as for any nn.Module); a tensor on another
 device is refused; and every refused input, and a fit that diverges, leaves w and b with their exact bits."""
+
 import numpy as np
 import pytest
 import torch
@@ -26,20 +27,49 @@ def params(n):
 
 # ---- Neuron(...) ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("w", [2, 2.0, np.float64(2.0), np.float32(2.0), torch.tensor(2.0), torch.tensor([2.0]),
-                               torch.tensor([[2]]), np.array(2.0), np.array([2.0])], ids=repr)
+
+@pytest.mark.parametrize(
+    "w",
+    [
+        2,
+        2.0,
+        np.float64(2.0),
+        np.float32(2.0),
+        torch.tensor(2.0),
+        torch.tensor([2.0]),
+        torch.tensor([[2]]),
+        np.array(2.0),
+        np.array([2.0]),
+    ],
+    ids=repr,
+)
 def test_a_neuron_takes_one_real_number_of_any_kind(w):
     n = Neuron(w=w, b=w)
     assert n.w.item() == n.b.item() == 2.0 and n.w.shape == n.b.shape == ()
     assert n.w.dtype == torch.get_default_dtype()
 
 
-@pytest.mark.parametrize("kw, error, name", [
-    ({"w": torch.ones(3)}, ValueError, "w"), ({"b": [1.0, 2.0]}, ValueError, "b"),
-    ({"w": np.ones((2, 1))}, ValueError, "w"), ({"w": "1"}, TypeError, "w"), ({"b": None}, TypeError, "b"),
-    ({"w": 1j}, TypeError, "w"), ({"b": torch.tensor(1 + 0j)}, TypeError, "b"),
-], ids=["w a tensor of 3", "b a list of 2", "w a (2, 1) array", "w a string", "b None", "w complex",
-        "b a complex tensor"])
+@pytest.mark.parametrize(
+    "kw, error, name",
+    [
+        ({"w": torch.ones(3)}, ValueError, "w"),
+        ({"b": [1.0, 2.0]}, ValueError, "b"),
+        ({"w": np.ones((2, 1))}, ValueError, "w"),
+        ({"w": "1"}, TypeError, "w"),
+        ({"b": None}, TypeError, "b"),
+        ({"w": 1j}, TypeError, "w"),
+        ({"b": torch.tensor(1 + 0j)}, TypeError, "b"),
+    ],
+    ids=[
+        "w a tensor of 3",
+        "b a list of 2",
+        "w a (2, 1) array",
+        "w a string",
+        "b None",
+        "w complex",
+        "b a complex tensor",
+    ],
+)
 def test_a_neuron_refuses_anything_but_one_real_number(kw, error, name):
     message = assert_refused(lambda: Neuron(**kw), error, name, unchanged=tuple(kw.values()))
     if error is ValueError:
@@ -62,6 +92,7 @@ def test_a_neuron_on_a_device_that_is_not_there_is_refused(device):
 
 # ---- Neuron.fit: positional epochs and lr, the module's dtype ------------------------------------------
 
+
 def test_positional_arguments_of_neuron_fit_are_epochs_and_lr():
     x, y = torch.tensor(FX, dtype=F64), torch.tensor(FY, dtype=F64)
     a, b = neuron(), neuron()
@@ -78,11 +109,17 @@ CONVERTED = {
     "lists into a float64 neuron": lambda: (FX, FY, F64),
     "numpy float64 into a float32 neuron": lambda: (np.array(FX), np.array(FY), F32),
     "numpy int8 into a float64 neuron": lambda: (np.array([0, 1, 2, 1], np.int8), np.array([1, 3, 5, 2], np.int8), F64),
-    "bool tensors into a float32 neuron": lambda: (torch.tensor([True, False, True]), torch.tensor([True, True, False]),
-                                                   F32),
+    "bool tensors into a float32 neuron": lambda: (
+        torch.tensor([True, False, True]),
+        torch.tensor([True, True, False]),
+        F32,
+    ),
     "bfloat16 x into a float64 neuron": lambda: (torch.tensor(FX, dtype=torch.bfloat16), torch.tensor(FY), F64),
-    "non-contiguous x[::2] into a float64 neuron": lambda: (torch.tensor(FX * 2, dtype=F64)[::2],
-                                                            torch.tensor(FY * 2, dtype=F64)[::2], F64),
+    "non-contiguous x[::2] into a float64 neuron": lambda: (
+        torch.tensor(FX * 2, dtype=F64)[::2],
+        torch.tensor(FY * 2, dtype=F64)[::2],
+        F64,
+    ),
 }
 
 
@@ -103,8 +140,13 @@ def test_neuron_fit_converts_the_data_to_the_neurons_dtype(case, engine):
 def test_neuron_fit_writes_no_grad_and_works_in_every_mode(engine, context):
     x, y = torch.tensor(FX, dtype=F64, requires_grad=True), torch.tensor(FY, dtype=F64)
     n = neuron()
-    with torch.inference_mode() if context == "inference_mode" else torch.no_grad() if context == "no_grad" \
-            else torch.enable_grad():
+    with (
+        torch.inference_mode()
+        if context == "inference_mode"
+        else torch.no_grad()
+        if context == "no_grad"
+        else torch.enable_grad()
+    ):
         history = n.fit(x, y, epochs=3, lr=0.25, engine=engine, history=True)
     assert x.grad is None and n.w.grad is None and n.b.grad is None
     assert all(not t.requires_grad for t in history)
@@ -169,9 +211,19 @@ def test_neuron_fit_that_diverges_keeps_the_old_w_and_b(bmi, engine):
 
 # ---- Neuron.predict ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("x", [[0.5, 2.0], np.array([0.5, 2.0]), torch.tensor([0.5, 2.0], dtype=F64),
-                               torch.tensor([1, 2]), torch.tensor([0.5, 2.0], requires_grad=True), 0.5],
-                         ids=["list", "numpy float64", "tensor float64", "tensor int64", "requires_grad", "a number"])
+
+@pytest.mark.parametrize(
+    "x",
+    [
+        [0.5, 2.0],
+        np.array([0.5, 2.0]),
+        torch.tensor([0.5, 2.0], dtype=F64),
+        torch.tensor([1, 2]),
+        torch.tensor([0.5, 2.0], requires_grad=True),
+        0.5,
+    ],
+    ids=["list", "numpy float64", "tensor float64", "tensor int64", "requires_grad", "a number"],
+)
 @pytest.mark.parametrize("dtype", [F32, F64], ids=str)
 def test_predict_takes_numbers_lists_arrays_tensors_in_the_neurons_dtype(x, dtype):
     n = neuron(dtype)
@@ -181,9 +233,17 @@ def test_predict_takes_numbers_lists_arrays_tensors_in_the_neurons_dtype(x, dtyp
     assert torch.equal(got, want.detach())
 
 
-@pytest.mark.parametrize("x, error", [(torch.tensor([1j]), TypeError), (["a", "b"], TypeError), (None, TypeError),
-                                      ([1.0, NAN], ValueError), (torch.ones(2, device="meta"), ValueError)],
-                         ids=["complex", "strings", "None", "NaN", "on another device (meta)"])
+@pytest.mark.parametrize(
+    "x, error",
+    [
+        (torch.tensor([1j]), TypeError),
+        (["a", "b"], TypeError),
+        (None, TypeError),
+        ([1.0, NAN], ValueError),
+        (torch.ones(2, device="meta"), ValueError),
+    ],
+    ids=["complex", "strings", "None", "NaN", "on another device (meta)"],
+)
 def test_predict_refuses_naming_x(x, error):
     n = neuron()
     before = params(n)

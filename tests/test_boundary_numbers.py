@@ -2,6 +2,7 @@
 divergence is seen and named before anything overflows; a sweep names its diverged neurons and can return
 the rest; asking for a history never changes w and b; and the history's loss is accurate on a near-perfect
 fit, with large offsets in y too, in fit and fit_chunks alike."""
+
 import math
 import re
 
@@ -17,6 +18,7 @@ F32 = torch.float32
 
 
 # ---- divergence --------------------------------------------------------------------------------------
+
 
 def test_lr_2_on_the_books_data_diverges_before_anything_overflows(bmi):
     """The book's loop at lr 2 ends at w ≈ −1.5e46 after 100 epochs: finite, yet growing without bound."""
@@ -37,8 +39,11 @@ def test_a_sweep_names_the_diverged_neurons_and_their_lr(bmi, entry):
     """lr = [0.5, 10]: the error names neuron (1,) and its lr 10, not 'a tensor of learning rates'."""
     x, y = bmi
     lr = torch.tensor([0.5, 10.0], dtype=F64)
-    run = (lambda **kw: tn.fit(x, y, **kw)) if entry == "fit" else \
-        (lambda **kw: tn.fit_chunks(zip(x.split(100), y.split(100)), **kw))
+    run = (
+        (lambda **kw: tn.fit(x, y, **kw))
+        if entry == "fit"
+        else (lambda **kw: tn.fit_chunks(zip(x.split(100), y.split(100)), **kw))
+    )
     with pytest.raises(tn.TrainingDiverged) as info:
         run(lr=lr, epochs=20)
     message = str(info.value)
@@ -92,6 +97,7 @@ def test_on_divergence_is_raise_or_nan(value, bmi):
 
 # ---- the same answer whatever else is asked ------------------------------------------------------------
 
+
 @pytest.mark.parametrize("lr", [0.1, 1.0])
 @pytest.mark.parametrize("engine", ["scan", "auto", "loop"])
 @pytest.mark.parametrize("batch_size", [1, 8])
@@ -119,6 +125,7 @@ def test_lr_0_1_on_the_books_data_gives_the_same_b_with_a_history(bmi):
 
 # ---- an accurate loss ------------------------------------------------------------------------------------
 
+
 def near_perfect(offset, n=2000):
     """float32 x ~ U(0, 1), y = 2x + 1 + offset + 1e-4·noise: a fit whose loss is ~5e-9, far below y²."""
     g = torch.Generator().manual_seed(0)
@@ -144,5 +151,6 @@ def test_the_history_loss_is_accurate_on_a_near_perfect_fit(offset, entry):
     true = mean_loss(x.double(), y.double(), h.w.double(), h.b.double())  # (..., epochs): each epoch's (w, b)
     assert true[..., -1].max() < (1e-8 if offset == 0 else 1e-5)  # the hard case: a near-perfect fit
     err = ((h.loss.double() - true).abs() / true).max().item()
-    assert err <= 1e-3, f"history loss off by {err:.3g} relative (last: {h.loss[..., -1].tolist()} vs " \
-                        f"{true[..., -1].tolist()})"
+    assert err <= 1e-3, (
+        f"history loss off by {err:.3g} relative (last: {h.loss[..., -1].tolist()} vs {true[..., -1].tolist()})"
+    )

@@ -1,4 +1,5 @@
 """run_checks: every self-check passes on a correct build, and each planted fault fails the rows meant to catch it."""
+
 import json
 import math
 
@@ -7,15 +8,25 @@ import torch
 
 import torch_neuron.functional as F
 from torch_neuron import NeuronFunction
-from torch_neuron.cli.selfcheck import compare, gradchecks, gradient_checks, run_checks
 from torch_neuron.cli import main
+from torch_neuron.cli.selfcheck import compare, gradchecks, gradient_checks, run_checks
 
 CPU, F64 = torch.device("cpu"), torch.float64
-KINDS = ["backprop vs autograd, per sample", "backprop vs vmap(grad), per batch", "backprop vs autograd, summed loss",
-         "NeuronFunction vs vmap(grad), per batch", "NeuronFunction jvp vs torch.func.jvp",
-         "gradcheck NeuronFunction, reverse mode", "gradcheck NeuronFunction, forward mode",
-         "gradgradcheck NeuronFunction", "loop engine vs the book's Python code", "loop vs autograd engine (5",
-         "loop vs autograd engine (batch 32", "scan vs loop engine (20", "scan vs loop engine (batch 32"]
+KINDS = [
+    "backprop vs autograd, per sample",
+    "backprop vs vmap(grad), per batch",
+    "backprop vs autograd, summed loss",
+    "NeuronFunction vs vmap(grad), per batch",
+    "NeuronFunction jvp vs torch.func.jvp",
+    "gradcheck NeuronFunction, reverse mode",
+    "gradcheck NeuronFunction, forward mode",
+    "gradgradcheck NeuronFunction",
+    "loop engine vs the book's Python code",
+    "loop vs autograd engine (5",
+    "loop vs autograd engine (batch 32",
+    "scan vs loop engine (20",
+    "scan vs loop engine (batch 32",
+]
 
 
 @pytest.fixture(scope="module", params=[torch.float64, torch.float32], ids=["float64", "float32"])
@@ -71,6 +82,7 @@ def test_gradcheck_runs_in_float64_and_says_so(results):
 
 # --- planted faults: the rows meant to catch each one fail, and the table says which -------------
 
+
 def test_a_wrong_backprop_fails_the_self_check_though_scan_vs_loop_passes(monkeypatch, capsys):
     """backprop with w_grad = 2·x·err: `torch-neuron check` exits 1, failing the backprop rows and every row
     that holds the loop to something outside sgd_step (the book's code, autograd). The scan-vs-loop rows
@@ -109,6 +121,7 @@ def test_a_wrong_backward_fails_the_reverse_mode_rows(monkeypatch):
     def doubled(ctx, g):
         gx, gw, gb = backward(ctx, g)
         return gx, None if gw is None else 2 * gw, gb
+
     monkeypatch.setattr(NeuronFunction, "backward", staticmethod(doubled))
     failed = failed_rows(gradient_checks(CPU, F64) + gradchecks(CPU, F64))
     assert failed == {"NeuronFunction vs vmap(grad), per batch", "gradcheck NeuronFunction, reverse mode (float64)"}
@@ -124,10 +137,13 @@ def test_a_wrong_jvp_fails_the_forward_mode_rows(monkeypatch):
             x, _ = ctx.saved_tensors
             return torch.zeros(ctx.shape, dtype=x.dtype, device=x.device)
         return jvp(ctx, None, dw, db)
+
     monkeypatch.setattr(NeuronFunction, "jvp", staticmethod(without_w_dx))
     failed = failed_rows(gradient_checks(CPU, F64) + gradchecks(CPU, F64))
-    assert failed == {"NeuronFunction jvp vs torch.func.jvp, per sample",
-                      "gradcheck NeuronFunction, forward mode (float64)"}
+    assert failed == {
+        "NeuronFunction jvp vs torch.func.jvp, per sample",
+        "gradcheck NeuronFunction, forward mode (float64)",
+    }
 
 
 def test_a_diverging_fit_is_a_failed_row_not_a_crash(monkeypatch):

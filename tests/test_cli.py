@@ -3,6 +3,7 @@
 A few tests start a real process (python -m torch_neuron, scripts/*.py); the rest call main(argv)
 in this process, which exits the same way (SystemExit with the status) and is ~1 s cheaper per run.
 """
+
 import json
 import os
 import re
@@ -11,16 +12,15 @@ import sys
 from pathlib import Path
 
 import pytest
+import reference as ref
 import torch
 
 import torch_neuron as tn
 import torch_neuron.functional as F
-from torch_neuron.data import csv_reader
-from torch_neuron.cli import train as train_run
 from torch_neuron.cli import main
+from torch_neuron.cli import train as train_run
 from torch_neuron.cli.modelfile import save
-
-import reference as ref
+from torch_neuron.data import csv_reader
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_KEYS = {"w", "b", "loss", "device", "dtype", "epochs", "engine", "seconds", "n"}
@@ -30,19 +30,22 @@ def run_process(*argv, cwd, script=None):
     """Run the command in a fresh Python, as a user would → (status, stdout, stderr)."""
     command = [sys.executable, str(ROOT / "scripts" / script)] if script else [sys.executable, "-m", "torch_neuron"]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run(command + [str(a) for a in argv], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        command + [str(a) for a in argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
     return done.returncode, done.stdout, done.stderr
 
 
 @pytest.fixture
 def cli(capsys):
     """cli(*argv) → (status, stdout, stderr) of main(argv) run in this process."""
+
     def run(*argv):
         with pytest.raises(SystemExit) as exit_info:
             main([str(a) for a in argv])
         out, err = capsys.readouterr()
         return exit_info.value.code, out, err
+
     return run
 
 
@@ -76,6 +79,7 @@ def assert_one_error_line(status, out, err):
 
 # --- real processes --------------------------------------------------------------------------------------------
 
+
 def test_train_prints_the_books_numbers_and_saves_a_model_predict_reads(tmp_path):
     """train (defaults: bmi, 100 epochs, lr 1, float64) → the book's w and b; predict --load uses them."""
     status, out, err = run_process("train", "--save", "model.pt", cwd=tmp_path)
@@ -97,8 +101,9 @@ def test_check_passes_in_a_real_process(tmp_path):
     assert "max abs err" in out and "tolerance" in out
 
 
-@pytest.mark.parametrize("argv", [["train", "--device", "cuda:7"], ["train", "--lr", "1e6"],
-                                  ["predict", "--load", "missing.pt", "--x", "1"]])
+@pytest.mark.parametrize(
+    "argv", [["train", "--device", "cuda:7"], ["train", "--lr", "1e6"], ["predict", "--load", "missing.pt", "--x", "1"]]
+)
 def test_an_error_in_a_real_process_is_one_line_without_traceback(tmp_path, argv):
     assert_one_error_line(*run_process(*argv, cwd=tmp_path))
 
@@ -110,13 +115,33 @@ def test_the_scripts_run_the_subcommands(tmp_path):
 
 # --- in process ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("argv, words", [
-    ([], ["train", "check", "predict"]),
-    (["train"], ["--csv", "--epochs", "(default: 100)", "(default: 1.0)", "(default: bmi)", "(default: auto)",
-                 "(default: float64)", "--plot", "--save", "--json", "--quiet", "--engine", "--batch-size"]),
-    (["check"], ["--device", "--dtype", "--json"]),
-    (["predict"], ["--load", "--x", "--csv"]),
-])
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        ([], ["train", "check", "predict"]),
+        (
+            ["train"],
+            [
+                "--csv",
+                "--epochs",
+                "(default: 100)",
+                "(default: 1.0)",
+                "(default: bmi)",
+                "(default: auto)",
+                "(default: float64)",
+                "--plot",
+                "--save",
+                "--json",
+                "--quiet",
+                "--engine",
+                "--batch-size",
+            ],
+        ),
+        (["check"], ["--device", "--dtype", "--json"]),
+        (["predict"], ["--load", "--x", "--csv"]),
+    ],
+)
 def test_help_of_each_subcommand(cli, argv, words):
     status, out, err = cli(*argv, "--help")
     assert status == 0 and out.startswith(f"usage: {' '.join(['torch-neuron'] + argv)}")
@@ -148,8 +173,9 @@ def test_the_loop_engine_gives_the_books_bits_and_a_progress_bar(cli, book):
 
 
 def test_quiet_prints_nothing_and_still_saves(cli, tmp_path):
-    status, out, err = cli("train", "--engine", "loop", "--epochs", "50", "--device", "cpu", "--quiet",
-                           "--save", tmp_path / "m.pt")
+    status, out, err = cli(
+        "train", "--engine", "loop", "--epochs", "50", "--device", "cpu", "--quiet", "--save", tmp_path / "m.pt"
+    )
     assert (status, out, err) == (0, "", "")
     assert (tmp_path / "m.pt").stat().st_size > 0
 
@@ -170,8 +196,27 @@ def test_train_on_csv_by_name_and_by_index_equals_the_bundled_data(cli, csv_file
 
 
 def test_train_options_reach_the_fit(cli):
-    result = json.loads(cli("train", "--json", "--feature", "bp", "--epochs", "3", "--lr", "0.5", "--batch-size",
-                            "10", "--shuffle", "--seed", "4", "--dtype", "float32", "--device", "cpu")[1])
+    result = json.loads(
+        cli(
+            "train",
+            "--json",
+            "--feature",
+            "bp",
+            "--epochs",
+            "3",
+            "--lr",
+            "0.5",
+            "--batch-size",
+            "10",
+            "--shuffle",
+            "--seed",
+            "4",
+            "--dtype",
+            "float32",
+            "--device",
+            "cpu",
+        )[1]
+    )
     assert (result["x"], result["epochs"], result["lr"], result["batch_size"]) == ("bp", 3, 0.5, 10)
     assert (result["shuffle"], result["seed"], result["dtype"], result["device"]) == (True, 4, "float32", "cpu")
     assert torch.tensor(result["w"], dtype=torch.float32).item() == result["w"]  # w was computed in float32
@@ -242,10 +287,27 @@ ERRORS = {
     "no subcommand": lambda p: [],
     "a header-only csv": lambda p: ["train", "--csv", _bad_csv(p, "a,b\n"), "--x", "a", "--y", "b"],
     "a csv not in UTF-8": lambda p: ["train", "--csv", _bad_csv(p, "a,b\n1,\xff\n"), "--x", "a", "--y", "b"],
-    "a bad cell, shuffled": lambda p: ["train", "--csv", _bad_csv(p, "a,b\n1,2\n3,-\n"), "--x", "a", "--y", "b",
-                                       "--shuffle"],
-    "divergence, streamed": lambda p: ["train", "--csv", _bad_csv(p, "a,b\n1,2\n3,4\n"), "--x", "a", "--y", "b",
-                                       "--lr", "1e6"],
+    "a bad cell, shuffled": lambda p: [
+        "train",
+        "--csv",
+        _bad_csv(p, "a,b\n1,2\n3,-\n"),
+        "--x",
+        "a",
+        "--y",
+        "b",
+        "--shuffle",
+    ],
+    "divergence, streamed": lambda p: [
+        "train",
+        "--csv",
+        _bad_csv(p, "a,b\n1,2\n3,4\n"),
+        "--x",
+        "a",
+        "--y",
+        "b",
+        "--lr",
+        "1e6",
+    ],
     "a missing extra": lambda p: ["train", "--plot", p / "fit.png", "--epochs", "1"],
 }
 
@@ -254,16 +316,26 @@ ERRORS = {
 def test_every_error_is_one_line_and_status_2(cli, tmp_path, case, monkeypatch):
     def missing(*args, **kwargs):  # what the plot module raises without matplotlib
         raise ImportError("plotting needs matplotlib: pip install 'torch_neuron[plot]'")
+
     monkeypatch.setattr("torch_neuron.plot.plot_fit", missing)
     assert_one_error_line(*cli(*ERRORS[case](tmp_path)))
 
 
-@pytest.mark.parametrize("error", [TypeError("unsupported operand"), ImportError("cannot import name 'x'"),
-                                   KeyError("w"), RuntimeError("shape mismatch")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        TypeError("unsupported operand"),
+        ImportError("cannot import name 'x'"),
+        KeyError("w"),
+        RuntimeError("shape mismatch"),
+    ],
+)
 def test_a_bug_shows_its_traceback_not_a_one_line_error(csv_file, monkeypatch, error):
     """Only what input can cause is a one-line error; a programming error propagates with its traceback."""
+
     def bug(*args, **kwargs):
         raise error
+
     monkeypatch.setattr(tn, "fit_chunks", bug)
     with pytest.raises(type(error)):
         main(["train", "--csv", str(csv_file), "--x", "bmi", "--y", "target"])
@@ -275,8 +347,9 @@ def test_a_csv_is_streamed_in_chunks_and_fits_as_the_data_in_memory(cli, csv_fil
     monkeypatch.setattr(csv_reader, "BLOCK_BYTES", 600)
     for m in ("1", "10"):
         bundled = json.loads(cli("train", "--json", "--batch-size", m)[1])
-        streamed = json.loads(cli("train", "--json", "--batch-size", m, "--csv", csv_file, "--x", "bmi", "--y",
-                                  "target")[1])
+        streamed = json.loads(
+            cli("train", "--json", "--batch-size", m, "--csv", csv_file, "--x", "bmi", "--y", "target")[1]
+        )
         for key in ("w", "b", "loss"):
             assert streamed[key] == pytest.approx(bundled[key], rel=1e-12)
         assert streamed["n"] == 442
@@ -297,18 +370,23 @@ def test_shuffle_on_a_csv_reads_it_into_memory_and_equals_the_bundled_shuffle(cl
     assert (read["w"], read["b"], read["loss"]) == (bundled["w"], bundled["b"], bundled["loss"])
 
 
-def test_plot_of_a_streamed_csv_draws_a_bounded_sample_and_the_exact_loss_curve(cli, csv_file, tmp_path, bmi,
-                                                                               monkeypatch):
+def test_plot_of_a_streamed_csv_draws_a_bounded_sample_and_the_exact_loss_curve(
+    cli, csv_file, tmp_path, bmi, monkeypatch
+):
     import torch_neuron.plot as plot
+
     pytest.importorskip("matplotlib")
     drawn, real = {}, plot.plot_fit
+
     def spy(path, x, y, history, **kwargs):
         drawn.update(x=x, y=y, history=history)
         return real(path, x, y, history, **kwargs)
+
     monkeypatch.setattr(plot, "plot_fit", spy)
     monkeypatch.setattr(train_run, "PLOT_POINTS", 50)
-    status, _, err = cli("train", "--csv", csv_file, "--x", "bmi", "--y", "target", "--epochs", "7",
-                         "--plot", tmp_path / "fit.png")
+    status, _, err = cli(
+        "train", "--csv", csv_file, "--x", "bmi", "--y", "target", "--epochs", "7", "--plot", tmp_path / "fit.png"
+    )
     assert status == 0, err
     assert (tmp_path / "fit.png").read_bytes()[:4] == b"\x89PNG"
     x, y = bmi
@@ -340,6 +418,7 @@ def test_a_bad_output_path_stops_train_before_the_fit_and_writes_nothing(cli, tm
 def test_a_failure_while_writing_leaves_no_file_behind(cli, tmp_path, monkeypatch):
     def broken(*args, **kwargs):  # the picture fails after the model file was written
         raise ValueError("the picture could not be drawn")
+
     monkeypatch.setattr("torch_neuron.plot.plot_fit", broken)
     status, _, err = cli("train", "--save", tmp_path / "m.pt", "--plot", tmp_path / "p.png")
     assert status == 2 and "could not be drawn" in err
@@ -347,8 +426,9 @@ def test_a_failure_while_writing_leaves_no_file_behind(cli, tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize("lang, words", [("en", "training diverged at lr=2"), ("ko", "학습이 발산했습니다(lr=2)")])
-def test_doubling_the_books_lr_is_a_one_line_divergence_in_the_users_language_and_no_picture(cli, tmp_path, lang,
-                                                                                               words):
+def test_doubling_the_books_lr_is_a_one_line_divergence_in_the_users_language_and_no_picture(
+    cli, tmp_path, lang, words
+):
     """lr = 2 grows without bound (w = -1.5e46 after 100 epochs, not yet inf): an error, not a result."""
     status, out, err = cli("train", "--lr", 2, "--lang", lang, "--save", tmp_path / "m.pt")
     assert status == 2 and out == "" and len(err.splitlines()) == 1

@@ -1,4 +1,5 @@
 """get_device: 'auto' picks CUDA, then MPS, then CPU; a missing or malformed device is a clear ValueError."""
+
 import pytest
 import torch
 
@@ -8,10 +9,12 @@ from torch_neuron.devices import available_devices, get_device
 @pytest.fixture
 def machine(monkeypatch):
     """Pretend hardware: machine(cuda=N, mps=bool) patches what torch reports (nothing real is touched)."""
+
     def pretend(cuda=0, mps=False):
         monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda > 0)
         monkeypatch.setattr(torch.cuda, "device_count", lambda: cuda)
         monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+
     return pretend
 
 
@@ -48,20 +51,24 @@ def test_cuda_by_index(machine):
     assert available_devices() == ["cpu", "cuda:0", "cuda:1"]
 
 
-@pytest.mark.parametrize("name, cuda, mps, listed", [
-    ("cuda", 0, False, "available: cpu"),
-    ("cuda:0", 0, True, "available: cpu, mps"),
-    ("cuda:7", 2, False, "available: cpu, cuda:0, cuda:1"),
-    ("mps", 1, False, "available: cpu, cuda:0"),
-])
+@pytest.mark.parametrize(
+    "name, cuda, mps, listed",
+    [
+        ("cuda", 0, False, "available: cpu"),
+        ("cuda:0", 0, True, "available: cpu, mps"),
+        ("cuda:7", 2, False, "available: cpu, cuda:0, cuda:1"),
+        ("mps", 1, False, "available: cpu, cuda:0"),
+    ],
+)
 def test_an_unavailable_device_is_an_error_listing_what_is_available(machine, name, cuda, mps, listed):
     machine(cuda=cuda, mps=mps)
     with pytest.raises(ValueError, match=f"{name} is not available here.*{listed}$"):
         get_device(name)
 
 
-@pytest.mark.parametrize("name", ["gpu", "", "cuda:", "cuda:-1", "cuda:x", "cuda:1:2", "cpu:0", "mps:0", "auto:1",
-                                  "tpu", None, 0])
+@pytest.mark.parametrize(
+    "name", ["gpu", "", "cuda:", "cuda:-1", "cuda:x", "cuda:1:2", "cpu:0", "mps:0", "auto:1", "tpu", None, 0]
+)
 def test_a_malformed_name_is_an_error(machine, name):
     machine(cuda=1)
     with pytest.raises(ValueError, match="device"):
@@ -70,8 +77,10 @@ def test_a_malformed_name_is_an_error(machine, name):
 
 def test_device_count_is_asked_only_after_is_available(monkeypatch):
     """Without a driver device_count() may fail or warn: it must not even be called."""
+
     def forbidden():
         raise AssertionError("device_count() called although CUDA is not available")
+
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.cuda, "device_count", forbidden)
     assert get_device("auto").type in ("cpu", "mps")

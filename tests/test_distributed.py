@@ -8,6 +8,7 @@ the workers save their answers and this process checks them. Processes meet thro
 tmp_path (no port), collectives time out after 20 s, and every process of a group is killed when
 one fails or the group overruns its deadline.
 """
+
 import datetime
 import json
 import multiprocessing
@@ -21,10 +22,10 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from reference import B_100, W_100
 from torch.nn.parallel import DistributedDataParallel
 
 import torch_neuron as tn
-from reference import B_100, W_100
 from torch_neuron import distributed
 from torch_neuron import functional as F
 
@@ -35,12 +36,16 @@ N = 51  # samples of the synthetic cases: shards of 0 to 31, batches of 1, 7 and
 
 # --- the harness -------------------------------------------------------------------------------------------------
 
+
 def run_group(tmp_path, world, worker, *args, deadline=240):
     """worker(rank, world, *args) on `world` local gloo processes → each rank's return value, in rank order."""
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"  # Windows: spawn
-    multiprocessing.set_forkserver_preload(["torch", "torch_neuron.distributed"])  # torch imported once, not per process
-    ctx = mp.start_processes(_process, args=(world, str(tmp_path), worker, args), nprocs=world, join=False,
-                             start_method=method)
+    multiprocessing.set_forkserver_preload(
+        ["torch", "torch_neuron.distributed"]
+    )  # torch imported once, not per process
+    ctx = mp.start_processes(
+        _process, args=(world, str(tmp_path), worker, args), nprocs=world, join=False, start_method=method
+    )
     end = time.monotonic() + deadline
     try:
         while not ctx.join(timeout=1):  # join raises, and ends the others, when a process fails
@@ -54,8 +59,9 @@ def run_group(tmp_path, world, worker, *args, deadline=240):
 
 def _process(rank, world, folder, worker, args):
     torch.set_num_threads(1)  # the cores shared out, as torchrun does (OMP_NUM_THREADS=1)
-    dist.init_process_group("gloo", store=dist.FileStore(f"{folder}/store", world), rank=rank, world_size=world,
-                            timeout=COLLECTIVE_TIMEOUT)
+    dist.init_process_group(
+        "gloo", store=dist.FileStore(f"{folder}/store", world), rank=rank, world_size=world, timeout=COLLECTIVE_TIMEOUT
+    )
     try:
         out = worker(rank, world, *args)
     finally:
@@ -73,13 +79,22 @@ def data(n=N, x_lead=(), y_lead=(), seed=0):
 
 def shard(t, splits, rank):
     lo = sum(splits[:rank])
-    return t[..., lo:lo + splits[rank]]
+    return t[..., lo : lo + splits[rank]]
 
 
-def case(splits, batch_size, shuffle=False, history=False, epochs=5, x_lead=(), y_lead=(), lr=1.0, w=1.0,
-         chunks=None):
-    return dict(splits=splits, batch_size=batch_size, shuffle=shuffle, history=history, epochs=epochs,
-                x_lead=x_lead, y_lead=y_lead, lr=lr, w=w, chunks=chunks)
+def case(splits, batch_size, shuffle=False, history=False, epochs=5, x_lead=(), y_lead=(), lr=1.0, w=1.0, chunks=None):
+    return dict(
+        splits=splits,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        history=history,
+        epochs=epochs,
+        x_lead=x_lead,
+        y_lead=y_lead,
+        lr=lr,
+        w=w,
+        chunks=chunks,
+    )
 
 
 def settings(c):
@@ -98,7 +113,7 @@ def _fits(rank, world, cases):
             r = distributed.fit(xs, ys, shuffle=c["shuffle"], seed=3, **settings(c))
         else:  # the shard in pieces of c["chunks"] samples, streamed
             k = c["chunks"]
-            pieces = [(xs[..., i:i + k], ys[..., i:i + k]) for i in range(0, xs.shape[-1], k)]
+            pieces = [(xs[..., i : i + k], ys[..., i : i + k]) for i in range(0, xs.shape[-1], k)]
             r = distributed.fit_chunks(iter(pieces), n=xs.shape[-1], dtype=torch.float64, **settings(c))
         out.append((r.w, r.b, r.history and tuple(r.history), distributed.traffic.bytes))
     return out
@@ -143,9 +158,12 @@ def test_two_ranks_fit_the_book_and_equal_the_loop_and_send_what_the_model_says(
     cases = exact_cases([26, 25]) + [
         case([26, 25], 7, history=True, epochs=9),
         # bytes sent: without shuffle independent of n and of the epochs; with shuffle, O(n) per epoch
-        case([260, 250], 7, epochs=5), case([26, 25], 7, epochs=50),
-        case([26, 25], 7, shuffle=True, epochs=5), case([260, 250], 7, shuffle=True, epochs=5),
-        case([26, 25], 7, shuffle=True, epochs=10)]
+        case([260, 250], 7, epochs=5),
+        case([26, 25], 7, epochs=50),
+        case([26, 25], 7, shuffle=True, epochs=5),
+        case([260, 250], 7, shuffle=True, epochs=5),
+        case([26, 25], 7, shuffle=True, epochs=10),
+    ]
     results = run_group(tmp_path, 2, _book_and_fits, cases)
     assert_like_the_loop([r[1] for r in results], cases)
     for book in (r[0] for r in results):  # the book's 100 epochs on bmi, in two halves
@@ -171,7 +189,10 @@ def test_three_ranks_with_an_empty_shard_many_neurons_chunks_and_bad_input(tmp_p
         # neurons: x per feature (4), y shared, one lr per row of a sweep (2, 1) → (2, 4) neurons
         case(splits, 7, x_lead=(4,), lr=[[1.0], [0.5]], history=True),
         case(splits, 40, shuffle=True, x_lead=(4,), y_lead=(4,), w=[0.0, 1.0, 2.0, 3.0], history=True),
-        case(splits, 7, chunks=6, history=True), case(splits, 1, chunks=5), case([0, 25, 26], 40, chunks=4)]
+        case(splits, 7, chunks=6, history=True),
+        case(splits, 1, chunks=5),
+        case([0, 25, 26], 40, chunks=4),
+    ]
     results = run_group(tmp_path, 3, _fits_then_failures, cases)
     assert_like_the_loop([r[0] for r in results], cases)
     failures = [r[1] for r in results]
@@ -185,20 +206,27 @@ def test_three_ranks_with_an_empty_shard_many_neurons_chunks_and_bad_input(tmp_p
         assert max(rank[i][2] for rank in failures) < 5  # seconds: agreed on at once, no timeout waited out
 
 
-FAILURES = [("ValueError", ["rank 1 of 3", "NaN or inf"]),
-            ("ValueError", ["rank 2 of 3", "different lengths"]),
-            ("ValueError", ["rank 2", "other settings"]),
-            ("ValueError", ["rank 0 of 3", "lr must be"])]
+FAILURES = [
+    ("ValueError", ["rank 1 of 3", "NaN or inf"]),
+    ("ValueError", ["rank 2 of 3", "different lengths"]),
+    ("ValueError", ["rank 2", "other settings"]),
+    ("ValueError", ["rank 0 of 3", "lr must be"]),
+]
 
 
 def _fits_then_failures(rank, world, cases):
     fits = _fits(rank, world, cases)
     x, y = data(30)
     bad = [  # (x, y, kwargs) of this rank for each failure
-        (x[rank::3].clone().index_fill_(0, torch.tensor([2]), float("nan")) if rank == 1 else x[rank::3], y[rank::3], {}),
+        (
+            x[rank::3].clone().index_fill_(0, torch.tensor([2]), float("nan")) if rank == 1 else x[rank::3],
+            y[rank::3],
+            {},
+        ),
         (x[rank::3], y[rank::3][:-1] if rank == 2 else y[rank::3], {}),
         (x[rank::3], y[rank::3], dict(epochs=7 if rank == 2 else 5)),
-        (x[rank::3], y[rank::3], dict(lr=0.0 if rank == 0 else 1.0))]
+        (x[rank::3], y[rank::3], dict(lr=0.0 if rank == 0 else 1.0)),
+    ]
     out = []
     for xs, ys, kwargs in bad:
         start = time.monotonic()
@@ -214,12 +242,15 @@ def _fits_then_failures(rank, world, cases):
 def test_four_ranks_uneven_and_empty_shards_and_history(tmp_path):
     cases = exact_cases([5, 17, 0, 29]) + [
         case([5, 17, 0, 29], 7, shuffle=True, history=True, epochs=8, x_lead=(3,)),
-        case([0, 0, 0, 51], 7, history=True), case([51, 0, 0, 0], 40, shuffle=True),
-        case([13, 13, 13, 12], 3, epochs=0, history=True)]
+        case([0, 0, 0, 51], 7, history=True),
+        case([51, 0, 0, 0], 40, shuffle=True),
+        case([13, 13, 13, 12], 3, epochs=0, history=True),
+    ]
     assert_like_the_loop(run_group(tmp_path, 4, _fits, cases), cases)
 
 
 # --- the conventional path: DistributedDataParallel ---------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_ddp_averages_the_ranks_gradients_a_different_algorithm_than_the_exact_fit(tmp_path):
@@ -244,7 +275,7 @@ def test_ddp_averages_the_ranks_gradients_a_different_algorithm_than_the_exact_f
 
 def _ddp(rank, world):
     x, y = data(8)
-    xs, ys = x[4 * rank:4 * rank + 4], y[4 * rank:4 * rank + 4]  # rank r: samples 4r … 4r+3
+    xs, ys = x[4 * rank : 4 * rank + 4], y[4 * rank : 4 * rank + 4]  # rank r: samples 4r … 4r+3
     model = DistributedDataParallel(tn.Neuron(dtype=torch.float64))
     F.squared_error(ys, model(xs)).mean().backward()
     grads = (model.module.w.grad.clone(), model.module.b.grad.clone())
@@ -255,7 +286,7 @@ def _ddp(rank, world):
     opt = torch.optim.SGD(model.parameters(), lr=0.5)
     for i in range(4):  # one epoch, one sample per rank per step
         opt.zero_grad()
-        F.squared_error(ys[i:i + 1], model(xs[i:i + 1])).mean().backward()
+        F.squared_error(ys[i : i + 1], model(xs[i : i + 1])).mean().backward()
         opt.step()
     epoch = (model.module.w.detach().clone(), model.module.b.detach().clone())
     exact = distributed.fit(xs, ys, epochs=1, lr=0.5)
@@ -283,17 +314,33 @@ def _cuda_fits(rank, world, cases):
 
 # --- the command line under torchrun -----------------------------------------------------------------------------
 
+
 def torchrun(world, *argv, cwd):
     """python -m torch.distributed.run --standalone (a free port, never a fixed one) … -m torch_neuron."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(world),
-               "-m", "torch_neuron", *map(str, argv)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        str(world),
+        "-m",
+        "torch_neuron",
+        *map(str, argv),
+    ]
     env = dict(os.environ, PYTHONPATH=str(ROOT), TORCH_NEURON_TIMEOUT="30")
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
 
 
 def one_process(*argv, cwd):
-    return subprocess.run([sys.executable, "-m", "torch_neuron", *map(str, argv)], cwd=cwd, capture_output=True,
-                          text=True, timeout=180, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    return subprocess.run(
+        [sys.executable, "-m", "torch_neuron", *map(str, argv)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
 
 
 @pytest.fixture
@@ -332,8 +379,23 @@ def test_train_under_torchrun_streams_each_ranks_bytes_and_prints_the_one_proces
 
 @pytest.mark.slow
 def test_train_under_torchrun_shuffled_in_memory_equals_the_one_process_shuffle(tmp_path, csv_file):
-    argv = ["train", "--csv", csv_file, "--x", "1", "--y", "y", "--shuffle", "--seed", "5", "--batch-size", "3",
-            "--epochs", "4", "--json"]
+    argv = [
+        "train",
+        "--csv",
+        csv_file,
+        "--x",
+        "1",
+        "--y",
+        "y",
+        "--shuffle",
+        "--seed",
+        "5",
+        "--batch-size",
+        "3",
+        "--epochs",
+        "4",
+        "--json",
+    ]
     done = torchrun(3, *argv, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert_same_run(json.loads(done.stdout), json.loads(one_process(*argv, cwd=tmp_path).stdout), 3)
@@ -351,3 +413,71 @@ def test_bad_data_in_one_ranks_part_is_one_error_line_naming_rank_line_and_colum
     errors = [line for line in done.stderr.splitlines() if line.startswith("torch-neuron: error:")]
     assert errors == [f"torch-neuron: error: rank 1 of 2: {csv_file}, line 2901, column 'y': '' is not a finite number"]
     assert not (tmp_path / "model.pt").exists()  # nothing written
+
+
+# --- files shared out across ranks: CSV byte ranges, Parquet row groups --------------------------------------------
+
+FILE_CASES = [(block, group, m) for block in (None, 1, 64) for group, m in ((1, 1), (7, 7), (50, 40))]
+
+
+def _write_files(folder, n=60):
+    """The same n rows as CSV (quoted cells with line breaks across any cut, a blank row, CRLF) and as Parquet
+    files of several row-group sizes → (x, y) of the rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    x, y = data(n)
+    rows = [f'{a!r},"n{i}\r\nsee ""{i}""",{b!r}' for i, (a, b) in enumerate(zip(x.tolist(), y.tolist()))]
+    rows.insert(n // 2, ",,")
+    (folder / "rows.csv").write_bytes(("x,note,y\r\n" + "\r\n".join(rows) + "\r\n").encode())
+    for group in {g for _, g, _ in FILE_CASES}:
+        pq.write_table(
+            pa.table({"x": x.numpy(), "y": y.numpy()}), folder / f"rows{group}.parquet", row_group_size=group
+        )
+    return x, y
+
+
+def _file_fits(rank, world, folder):
+    """Each case's sharded fit of csv_chunks and parquet_chunks (shard=True) → (w, b, rows here) per case."""
+    from torch_neuron.data import csv_chunks, csv_reader, parquet_chunks
+
+    out = []
+    for block, group, m in FILE_CASES:
+        csv_reader.BLOCK_BYTES = block or 4 << 20
+        for stream in (
+            csv_chunks(f"{folder}/rows.csv", "x", "y", shard=True),
+            parquet_chunks(f"{folder}/rows{group}.parquet", 0, "y", shard=True),
+        ):
+            r = distributed.fit_chunks(
+                stream, n=stream.count_rows if m > 1 else None, epochs=5, lr=0.5, batch_size=m, dtype=torch.float64
+            )
+            out.append((r.w.item(), r.b.item(), stream.count))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("world", [2, 3])
+def test_csv_ranges_and_parquet_row_groups_fit_as_the_rows_in_memory(tmp_path, world):
+    x, y = _write_files(tmp_path)
+    results = run_group(tmp_path, world, _file_fits, str(tmp_path))
+    for i, (block, group, m) in enumerate(FILE_CASES):
+        want = tn.fit(x, y, epochs=5, lr=0.5, batch_size=m, engine="loop")
+        for k in (2 * i, 2 * i + 1):  # the CSV, then the Parquet file
+            assert {r[k][:2] for r in results} == {results[0][k][:2]}  # every rank: the same bits
+            w, b, _ = results[0][k]
+            assert w == pytest.approx(want.w.item(), rel=1e-12) and b == pytest.approx(want.b.item(), rel=1e-12)
+            assert sum(r[k][2] for r in results) == len(x)  # each row read by one rank
+        assert all(r[2 * i][2] > 0 for r in results)  # the CSV is shared out, not read by rank 0 alone
+
+
+@pytest.mark.slow
+def test_train_parquet_under_torchrun_prints_the_one_process_json(tmp_path):
+    _write_files(tmp_path)
+    argv = ["train", "--parquet", tmp_path / "rows7.parquet", "--x", "x", "--y", "y", "--batch-size", "7", "--json"]
+    done = torchrun(3, *argv, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert_same_run(json.loads(done.stdout), json.loads(one_process(*argv, cwd=tmp_path).stdout), 3)
+    done = torchrun(2, "train", "--csv", "-", "--x", "x", "--y", "y", cwd=tmp_path)
+    assert (
+        done.returncode != 0 and "torch-neuron: error: rank 0 of 2: --csv - (standard input) runs in one" in done.stderr
+    )

@@ -4,19 +4,20 @@ A step θ ← A·θ + c with θ = (w, b), v = (x, 1): A = I − lr·mean(v vᵀ)
 M = [[A, c], [0, 0, 1]] acting on (w, b, 1). Comparisons are norm-wise, max|Δ| ≤ rtol·max|expected|:
 w and b differ in size, and an entry near 0 has no meaningful relative error.
 """
+
 import itertools
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from helpers import F64, assert_rel, random_data
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch.func import vmap
 
 from torch_neuron import engines
 from torch_neuron.engines import scan
 from torch_neuron.functional import sgd_step
 from torch_neuron.progress import Silent
-
-from helpers import F64, assert_rel, random_data
 
 EPS = torch.finfo(F64).eps
 
@@ -27,15 +28,21 @@ def run(engine, x, y, w=1.0, b=1.0, *, history=True, **kw):
     shape = torch.broadcast_shapes(x.shape[:-1], y.shape[:-1], kw["lr"].shape if torch.is_tensor(kw["lr"]) else ())
     w, b = (torch.full(shape, v, dtype=x.dtype, device=x.device) for v in (w, b))
     orders = engines.Orders(x.shape[-1], kw["epochs"], kw.pop("shuffle"), kw.pop("seed"))
-    w, b, trajectory, _ = engines.ENGINES[engines.choose_engine(engine)](x, y, w, b, orders=orders, progress=Silent(), history=history, **kw)
+    w, b, trajectory, _ = engines.ENGINES[engines.choose_engine(engine)](
+        x, y, w, b, orders=orders, progress=Silent(), history=history, **kw
+    )
     return trajectory if history else (w, b)
 
 
 def one_by_one(x, y, lr, batch_size):
     """The epoch's map folded batch by batch: the plain definition epoch_map must equal."""
     n = x.shape[-1]
-    maps = [scan.step_maps(x[..., s:s + batch_size].unsqueeze(-2), y[..., s:s + batch_size].unsqueeze(-2), lr)
-            [..., 0, :, :] for s in range(0, n, batch_size)]
+    maps = [
+        scan.step_maps(x[..., s : s + batch_size].unsqueeze(-2), y[..., s : s + batch_size].unsqueeze(-2), lr)[
+            ..., 0, :, :
+        ]
+        for s in range(0, n, batch_size)
+    ]
     return scan.fold(maps)
 
 
@@ -49,6 +56,7 @@ float_maps = st.lists(floats, min_size=6, max_size=6).map(affine)
 
 
 # ---- the maps ---------------------------------------------------------------------------------
+
 
 def assert_sum_close(actual, expected, magnitude, terms):
     """|actual − expected| ≤ 4·(terms + 2)·u·magnitude elementwise: the rounding bound of a sum whose
@@ -72,8 +80,13 @@ def test_step_maps_are_the_direct_formulas(seed, k, m, lr):
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), m=st.integers(1, 5), lr=st.floats(1e-3, 2.0),
-       w=st.floats(-1e3, 1e3), b=st.floats(-1e3, 1e3))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    m=st.integers(1, 5),
+    lr=st.floats(1e-3, 2.0),
+    w=st.floats(-1e3, 1e3),
+    b=st.floats(-1e3, 1e3),
+)
 def test_applying_a_step_map_is_sgd_step(seed, m, lr, w, b):
     """apply_map(step map, θ) = sgd_step(θ) for any θ: the map is the step, not an approximation of it."""
     x, y = random_data(seed, 1, m)
@@ -84,8 +97,10 @@ def test_applying_a_step_map_is_sgd_step(seed, m, lr, w, b):
     assert_sum_close(torch.stack(got), torch.stack(want), magnitude, m + 3)
 
 
-@pytest.mark.parametrize("x_lead, y_lead, lr_lead", [((3,), (3,), (3,)), ((), (3,), ()), ((), (), (3,)),
-                                                     ((1, 3), (2, 1), ()), ((2, 1), (), (3,))])
+@pytest.mark.parametrize(
+    "x_lead, y_lead, lr_lead",
+    [((3,), (3,), (3,)), ((), (3,), ()), ((), (), (3,)), ((1, 3), (2, 1), ()), ((2, 1), (), (3,))],
+)
 def test_step_maps_follow_whichever_input_carries_the_neuron_dims(x_lead, y_lead, lr_lead):
     """x, y and lr may each be shared or per neuron: neuron i's maps are those of its own x, y, lr."""
     x, _ = random_data(1, *x_lead, 4, 2)
@@ -188,8 +203,9 @@ def test_repeat_map_is_repeated_application(epochs, history):
     for _ in range(epochs):
         w, b = scan.apply_map(M, w, b)
         want.append(torch.stack((w, b)))
-    wE, bE, trajectory = scan.repeat_map(M, torch.tensor([1.0, -3.0], dtype=F64), torch.tensor([2.0, 0.5], dtype=F64),
-                                        epochs=epochs, history=history)
+    wE, bE, trajectory = scan.repeat_map(
+        M, torch.tensor([1.0, -3.0], dtype=F64), torch.tensor([2.0, 0.5], dtype=F64), epochs=epochs, history=history
+    )
     assert_rel(torch.stack((wE, bE)), want[-1], 1e-12)
     if history:
         assert_rel(torch.stack(trajectory), torch.stack(want, -1), 1e-12)
@@ -198,6 +214,7 @@ def test_repeat_map_is_repeated_application(epochs, history):
 
 
 # ---- the order of the samples -----------------------------------------------------------------
+
 
 def test_orders_without_shuffle_keep_the_given_order():
     x, y = random_data(0, 7)
@@ -232,6 +249,7 @@ def test_orders_perm_is_the_order_apply_uses():
 
 # ---- engine against engine --------------------------------------------------------------------
 
+
 def test_choose_engine():
     assert engines.choose_engine("auto") == "scan"
     assert [engines.choose_engine(e) for e in ("loop", "autograd", "scan")] == ["loop", "autograd", "scan"]
@@ -245,8 +263,17 @@ def test_every_engine_returns_the_same_shapes_and_keeps_history_only_when_asked(
     """(w, b) of the neuron shape; with history the per-epoch (ws, bs) end at (w, b); without, None."""
     x, y = random_data(4, 3, 7)
     w, b, trajectory, _ = engines.ENGINES[engine](
-        x, y, torch.ones(3, dtype=F64), torch.ones(3, dtype=F64), epochs=4, lr=0.5, batch_size=2,
-        orders=engines.Orders(7, 4, shuffle, 0), progress=Silent(), history=False)
+        x,
+        y,
+        torch.ones(3, dtype=F64),
+        torch.ones(3, dtype=F64),
+        epochs=4,
+        lr=0.5,
+        batch_size=2,
+        orders=engines.Orders(7, 4, shuffle, 0),
+        progress=Silent(),
+        history=False,
+    )
     assert w.shape == b.shape == (3,) and trajectory is None
     ws, bs = run(engine, x, y, epochs=4, lr=0.5, batch_size=2, shuffle=shuffle)
     assert ws.shape == bs.shape == (3, 4)
@@ -283,9 +310,16 @@ def test_scan_in_float32_stays_within_1e_5_of_the_float64_loop(loop_all_features
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 60), epochs=st.integers(1, 30),
-       x_scale=st.sampled_from([1e-3, 0.1, 1.0, 30.0]), y_scale=st.sampled_from([1e-2, 1.0, 1e3]),
-       stability=st.floats(0.01, 1.9), batch=st.integers(1, 64), shuffle=st.booleans())
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 60),
+    epochs=st.integers(1, 30),
+    x_scale=st.sampled_from([1e-3, 0.1, 1.0, 30.0]),
+    y_scale=st.sampled_from([1e-2, 1.0, 1e3]),
+    stability=st.floats(0.01, 1.9),
+    batch=st.integers(1, 64),
+    shuffle=st.booleans(),
+)
 def test_scan_equals_loop_on_random_data(seed, n, epochs, x_scale, y_scale, stability, batch, shuffle):
     """float64, per epoch: max|Δθ| ≤ 1e-12·max|θ_loop| (measured ≤ 2e-14 over thousands of cases).
 
@@ -318,6 +352,7 @@ def test_autograd_engine_takes_one_lr_per_neuron():
 
 # ---- vmap over the scan -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("batch_size", [1, 3])
 def test_vmap_of_epoch_map_equals_the_batched_call(device, batch_size):
     """vmap over neurons = leading dims: the scan's functions are vmap-able (fit itself syncs to validate)."""
@@ -341,6 +376,7 @@ def test_vmap_of_a_whole_fit_equals_the_scan_engine():
 
 # ---- devices ----------------------------------------------------------------------------------
 
+
 def test_scan_on_device_equals_scan_on_cpu(device, diabetes):
     """float64, 100 epochs, 10 features at once and bmi alone (1-D); on CUDA within 1e-12 (rounding order only)."""
     x, y = diabetes.data.T.contiguous(), diabetes.target
@@ -360,8 +396,10 @@ def test_loop_on_device_equals_loop_on_cpu(device):
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("history, batch_size, shuffle",
-                         [(True, 1, False), (False, 1, False), (True, 7, False), (False, 2000, False), (True, 1, True)])
+@pytest.mark.parametrize(
+    "history, batch_size, shuffle",
+    [(True, 1, False), (False, 1, False), (True, 7, False), (False, 2000, False), (True, 1, True)],
+)
 def test_scan_on_cuda_never_syncs_with_the_host(diabetes, history, batch_size, shuffle):
     """The engine call itself, under sync debug mode 'error': any wait of the host for the device raises."""
     x = diabetes.data.T.contiguous().cuda().repeat(1, 10)  # 4420 samples: the tiled path

@@ -2,6 +2,7 @@
 a diverged fit is drawn up to where it blew up and the figure says so (in English and in Korean), the widgets
 refit on a change, and without ipywidgets the error names the extra. No browser needed: the update is pure.
 """
+
 import math
 import sys
 
@@ -20,11 +21,21 @@ from torch_neuron.plot import fonts  # noqa: E402
 from torch_neuron.plot.explorer import BLOWUP, Explorer, blow_up, settings_text  # noqa: E402
 from torch_neuron.plot.labels import words  # noqa: E402
 
-GRID = [dict(lr=lr, epochs=epochs, batch_size=batch, shuffle=shuffle, seed=seed)
-        for lr, epochs, batch, shuffle, seed in [
-            (0.01, 100, 1, False, 0), (0.1, 100, 1, False, 0), (1.0, 100, 1, False, 0), (1.5, 100, 1, False, 0),
-            (1.0, 1, 1, False, 0), (0.3, 40, 10, True, 3), (1.0, 100, 50, False, 0), (1.0, 250, 442, False, 0),
-            (0.5, 20, 7, True, 11), (1.9, 100, 442, False, 0)]]
+GRID = [
+    dict(lr=lr, epochs=epochs, batch_size=batch, shuffle=shuffle, seed=seed)
+    for lr, epochs, batch, shuffle, seed in [
+        (0.01, 100, 1, False, 0),
+        (0.1, 100, 1, False, 0),
+        (1.0, 100, 1, False, 0),
+        (1.5, 100, 1, False, 0),
+        (1.0, 1, 1, False, 0),
+        (0.3, 40, 10, True, 3),
+        (1.0, 100, 50, False, 0),
+        (1.0, 250, 442, False, 0),
+        (0.5, 20, 7, True, 11),
+        (1.9, 100, 442, False, 0),
+    ]
+]
 DIVERGENT = [dict(lr=2.5), dict(lr=3.9, batch_size=442), dict(lr=2.1, batch_size=10, shuffle=True, seed=5)]
 
 
@@ -36,8 +47,13 @@ def korean_font_installed():
     return True
 
 
-LANGS = ["en", pytest.param("ko", marks=pytest.mark.skipif(not korean_font_installed(),
-                                                           reason="the ko extra (koreanize-matplotlib) is missing"))]
+LANGS = [
+    "en",
+    pytest.param(
+        "ko",
+        marks=pytest.mark.skipif(not korean_font_installed(), reason="the ko extra (koreanize-matplotlib) is missing"),
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +87,12 @@ def test_the_update_draws_what_the_fit_returns(explorer, settings):
 
     # w, b and the loss written on the figure, as the fit returned them
     t = words(explorer.lang)
-    title = t["explore_result"].format(settings=settings_text(lang=explorer.lang, **settings), w=r.w.item(),
-                                       b=r.b.item(), loss=r.history.loss[-1].item())
+    title = t["explore_result"].format(
+        settings=settings_text(lang=explorer.lang, **settings),
+        w=r.w.item(),
+        b=r.b.item(),
+        loss=r.history.loss[-1].item(),
+    )
     assert explorer.figure.get_suptitle() == drawn.title == title
     assert f"w = {r.w.item():.3f}, b = {r.b.item():.3f}" in title and f"{r.history.loss[-1].item():,.1f}" in title
 
@@ -80,11 +100,17 @@ def test_the_update_draws_what_the_fit_returns(explorer, settings):
     (path,) = [line for line in ax_surf.lines if len(line.get_xdata()) == settings["epochs"] + 1]
     assert path.get_xdata().tolist() == [1.0, *r.history.w.tolist()]
     assert path.get_ydata().tolist() == [1.0, *r.history.b.tolist()]
-    (curve,) = [line for line in ax_loss.lines if len(line.get_xdata()) == settings["epochs"] and
-                line.get_label() == t["loss_per_epoch"]]
+    (curve,) = [
+        line
+        for line in ax_loss.lines
+        if len(line.get_xdata()) == settings["epochs"] and line.get_label() == t["loss_per_epoch"]
+    ]
     assert curve.get_ydata().tolist() == r.history.loss.tolist()
-    last = next(line for line in ax_data.lines if line.get_label().startswith(
-        t["after_epoch"].format(epoch=settings["epochs"], eq="")))
+    last = next(
+        line
+        for line in ax_data.lines
+        if line.get_label().startswith(t["after_epoch"].format(epoch=settings["epochs"], eq=""))
+    )
     ends = last.get_xdata()
     assert last.get_ydata() == pytest.approx([r.w.item() * e + r.b.item() for e in ends], rel=1e-12)
     assert ax_loss.get_xlabel() == t["epoch"]
@@ -99,8 +125,11 @@ def test_a_divergent_lr_is_drawn_where_it_blew_up_and_said_so(explorer, book, se
     drawn = explorer.update(**settings)
     t = words(explorer.lang)
     assert drawn.diverged and drawn.steps >= 1
-    assert drawn.title == t["explore_diverged"].format(settings=settings_text(
-        **{**dict(epochs=100, batch_size=1, shuffle=False, seed=0), **settings}, lang=explorer.lang))
+    assert drawn.title == t["explore_diverged"].format(
+        settings=settings_text(
+            **{**dict(epochs=100, batch_size=1, shuffle=False, seed=0), **settings}, lang=explorer.lang
+        )
+    )
     caption = explorer.figure._supxlabel.get_text()
     assert caption.startswith("Diverged:" if explorer.lang == "en" else "발산:")
     assert f"w = {drawn.w:.4g}" in caption and f"b = {drawn.b:.4g}" in caption
@@ -158,12 +187,13 @@ def test_the_steps_drawn_are_the_fits_own_steps(book):
     steps, per_epoch, passed = blow_up(x, y, limit=math.inf, **settings)
     assert not passed and per_epoch == 9 and len(steps.w) == 27
     h = tn.fit(x, y, engine="loop", history=True, **settings).history
-    assert steps.w[per_epoch - 1::per_epoch].tolist() == h.w.tolist()
-    assert steps.b[per_epoch - 1::per_epoch].tolist() == h.b.tolist()
+    assert steps.w[per_epoch - 1 :: per_epoch].tolist() == h.w.tolist()
+    assert steps.b[per_epoch - 1 :: per_epoch].tolist() == h.b.tolist()
     # the first step by hand: batch 1 of the first shuffled epoch
     perm = Orders(len(x), 3, True, 4).perm(0)[:50]
-    w, b = tn.sgd_step(torch.tensor(1.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64),
-                       x[perm], y[perm], 0.5)
+    w, b = tn.sgd_step(
+        torch.tensor(1.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64), x[perm], y[perm], 0.5
+    )
     assert (steps.w[0].item(), steps.b[0].item()) == (w.item(), b.item())
 
 

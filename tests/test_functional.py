@@ -1,4 +1,5 @@
 """torch_neuron.functional: the neuron's math, and its hand-written backprop against torch.autograd."""
+
 import math
 
 import pytest
@@ -15,7 +16,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 def magnitudes():
     """±10^e with e uniform in [-3, 3]: every order of magnitude from 1e-3 to 1e3 is drawn alike."""
-    return st.builds(lambda s, e: s * 10.0 ** e, st.sampled_from([-1.0, 1.0]), st.floats(-3, 3))
+    return st.builds(lambda s, e: s * 10.0**e, st.sampled_from([-1.0, 1.0]), st.floats(-3, 3))
 
 
 def samples(min_size=1, max_size=16):
@@ -51,6 +52,7 @@ def loss_of(w, b, x, y):
 
 
 # --- the formulas themselves --------------------------------------------------------------------
+
 
 def test_forpass_is_x_times_w_plus_b_elementwise():
     x = torch.tensor([[0.0, 1.0, -2.0], [0.5, 3.0, 4.0]], dtype=torch.float64)
@@ -114,6 +116,7 @@ def test_sgd_step_steps_many_neurons_at_once_each_on_its_own_row():
 
 
 # --- hand-written backprop == autograd of squared_error ----------------------------------------
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @SETTINGS
@@ -195,7 +198,8 @@ def test_sgd_step_on_one_sample_with_lr_1_is_the_books_step_bit_for_bit(device, 
     book_w, book_b = w - w_grad, b - b_grad
 
     f64 = dict(dtype=torch.float64, device=device)
-    w_new, b_new = sgd_step(torch.tensor(w, **f64), torch.tensor(b, **f64),
-                            torch.tensor([x], **f64), torch.tensor([y], **f64), 1.0)
+    w_new, b_new = sgd_step(
+        torch.tensor(w, **f64), torch.tensor(b, **f64), torch.tensor([x], **f64), torch.tensor([y], **f64), 1.0
+    )
     assert w_new.shape == b_new.shape == ()
     assert (w_new.item(), b_new.item()) == (book_w, book_b)

@@ -5,17 +5,17 @@ set before torch_neuron.engines.fused is imported (@triton.jit reads it then), s
 whole pytest run: `TRITON_INTERPRET=1 python -m pytest -m fused`, as `make test` does.
 Comparisons are per neuron and norm-wise: max|Δ| ≤ rtol·max|expected| over the neuron's 3×3 map.
 """
+
 import importlib.util
 import itertools
 import os
 
 import pytest
 import torch
+from helpers import F64, random_data
 
 from torch_neuron.engines import scan
 from torch_neuron.functional import sgd_step
-
-from helpers import F64, random_data
 
 INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 DEVICE = "cpu" if INTERPRET else "cuda"
@@ -23,8 +23,10 @@ DEVICE = "cpu" if INTERPRET else "cuda"
 pytestmark = [
     pytest.mark.fused,
     pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="Triton is not installed"),
-    pytest.mark.skipif(not INTERPRET and not torch.cuda.is_available(),
-                       reason="the kernel needs CUDA, or TRITON_INTERPRET=1 for Triton's interpreter on CPU"),
+    pytest.mark.skipif(
+        not INTERPRET and not torch.cuda.is_available(),
+        reason="the kernel needs CUDA, or TRITON_INTERPRET=1 for Triton's interpreter on CPU",
+    ),
 ]
 
 # (x's leading dims, y's leading dims): who carries the neurons
@@ -44,6 +46,7 @@ SIZES = [(1, 4), (3, 4), (4, 4), (5, 4), (16, 4), (17, 4), (37, 4), (70, 4)]
 @pytest.fixture(scope="module")
 def fused():
     from torch_neuron.engines import fused
+
     return fused
 
 
@@ -98,7 +101,7 @@ def test_kernel_map_applied_is_one_epoch_of_sgd_step(fused, shape):
     w0, b0 = (torch.randn(M.shape[:-2], generator=g, dtype=F64).to(DEVICE) for _ in range(2))
     w, b = w0, b0
     for i in range(n):
-        w, b = sgd_step(w, b, x[..., i:i + 1], y[..., i:i + 1], 0.9)
+        w, b = sgd_step(w, b, x[..., i : i + 1], y[..., i : i + 1], 0.9)
     got = (M @ torch.stack((w0, b0, torch.ones_like(w0)), -1).unsqueeze(-1)).squeeze(-1)
     assert_maps_close(got[..., :2].unsqueeze(-1), torch.stack((w, b), -1).unsqueeze(-1), 1e-12)
     assert torch.equal(M[..., 2, :], torch.tensor([0.0, 0.0, 1.0], dtype=F64, device=DEVICE).expand_as(M[..., 2, :]))

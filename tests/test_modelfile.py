@@ -1,15 +1,16 @@
 """Model files: save writes a Neuron's state_dict atomically; load reads it back exactly and never runs code."""
+
 import os
 import pickle
 
 import pytest
 import torch
+from reference import B_100 as BOOK_B
+from reference import W_100 as BOOK_W
 from torch import nn
 
 import torch_neuron as tn
 from torch_neuron.cli.modelfile import ModelFileError, load, save
-
-from reference import B_100 as BOOK_B, W_100 as BOOK_W
 
 
 class Payload:
@@ -65,9 +66,11 @@ def test_save_overwrites_and_leaves_no_temporary_file(saved, tmp_path):
 
 def test_a_save_that_fails_midway_keeps_the_old_file(saved, tmp_path, monkeypatch):
     """torch.save dies after writing some bytes: the old model is intact and no temporary file is left."""
+
     def dies_midway(obj, f, *args, **kwargs):
         f.write(b"PK\x03\x04 half a zip file")
         raise RuntimeError("disk full")
+
     monkeypatch.setattr(torch, "save", dies_midway)
     with pytest.raises(RuntimeError, match="disk full"):
         save(tn.Neuron(-1.0, -1.0), saved)

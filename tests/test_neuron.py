@@ -1,4 +1,5 @@
 """Neuron: the module's API, the book's fit against its reference numbers and outside oracles, and bad input."""
+
 import math
 import warnings
 
@@ -35,6 +36,7 @@ def loop_fit(bmi):
 
 
 # --- the module ----------------------------------------------------------------------------------
+
 
 def test_parameters_are_0dim_and_default_to_one():
     neuron = Neuron()
@@ -162,6 +164,7 @@ def test_forward_makes_no_host_sync_on_cuda():
 
 # --- predict: the checked path -------------------------------------------------------------------
 
+
 def test_predict_takes_python_numbers_and_lists():
     neuron = Neuron(2.0, 1.0, dtype=F64)
     assert neuron.predict(3).item() == 7.0
@@ -206,6 +209,7 @@ def test_torch_optim_sgd_on_the_module_is_the_books_epoch(bmi, reference):
 
 # --- fit on the book's problem -------------------------------------------------------------------
 
+
 def test_the_plain_python_reference_gives_the_issues_numbers(reference):
     assert reference[100] == (W_100, B_100)
     assert reference[1] == (W_1, B_1)
@@ -249,9 +253,11 @@ def test_sklearn_sgd_regressor_gives_the_same_bits(bmi, loop_fit, epochs):
     """scikit-learn's SGDRegressor, plain constant-step SGD from (1, 1), is an outside oracle for the loop."""
     linear_model = pytest.importorskip("sklearn.linear_model")
     from sklearn.exceptions import ConvergenceWarning
+
     x, y = bmi
-    sgd = linear_model.SGDRegressor(learning_rate="constant", eta0=1.0, penalty=None, shuffle=False, tol=None,
-                                    max_iter=epochs)
+    sgd = linear_model.SGDRegressor(
+        learning_rate="constant", eta0=1.0, penalty=None, shuffle=False, tol=None, max_iter=epochs
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter reached: that is what we asked for
         sgd.fit(x.numpy().reshape(-1, 1), y.numpy(), coef_init=[1.0], intercept_init=[1.0])
@@ -278,6 +284,7 @@ def test_fit_on_cuda_matches_cpu(bmi, loop_fit, reference):
 
 
 # --- bad input: an error that names the problem, and w, b as they were ---------------------------
+
 
 def nan_at(t, i=3, value=math.nan):
     t = t.clone()
@@ -306,8 +313,10 @@ BAD_FITS = {
     "lr nan": (lambda x, y: (x, y, dict(lr=math.nan)), ValueError, r"lr must be finite and > 0"),
     "lr inf": (lambda x, y: (x, y, dict(lr=math.inf)), ValueError, r"lr must be finite and > 0"),
     "unknown engine": (lambda x, y: (x, y, dict(engine="fast")), ValueError, r"unknown engine 'fast'"),
-    **{f"lr 1e6 diverges ({e})": (lambda x, y, e=e: (x, y, dict(lr=1e6, engine=e)), TrainingDiverged, r"diverged")
-       for e in ("loop", "autograd", "scan")},
+    **{
+        f"lr 1e6 diverges ({e})": (lambda x, y, e=e: (x, y, dict(lr=1e6, engine=e)), TrainingDiverged, r"diverged")
+        for e in ("loop", "autograd", "scan")
+    },
 }
 
 

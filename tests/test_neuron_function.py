@@ -1,4 +1,5 @@
 """NeuronFunction: both modes of autodiff written by hand, checked against PyTorch's own and finite differences."""
+
 import math
 
 import pytest
@@ -6,8 +7,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
-
 from test_functional import SETTINGS, assert_within_ulps, magnitudes
+
 from torch_neuron import NeuronFunction
 from torch_neuron.functional import backprop, forpass, squared_error
 
@@ -20,8 +21,7 @@ def inputs(device, n=6, seed=0):
     """x (n,), w, b 0-dim, y (n,): float64 leaves that need gradients (y does not)."""
     g = torch.Generator().manual_seed(seed)
     x, w, b, y = (torch.randn(s, generator=g, dtype=F64) for s in ((n,), (), (), (n,)))
-    return (x.to(device).requires_grad_(), w.to(device).requires_grad_(), b.to(device).requires_grad_(),
-            y.to(device))
+    return (x.to(device).requires_grad_(), w.to(device).requires_grad_(), b.to(device).requires_grad_(), y.to(device))
 
 
 def loss(w, b, x, y):
@@ -46,11 +46,15 @@ def neuron_points(draw, max_side=4):
 
 def as_tensors(shape, values, dtype, device):
     x, w, b = values
-    return (torch.tensor(x, dtype=dtype, device=device).reshape(shape),
-            torch.tensor(w, dtype=dtype, device=device), torch.tensor(b, dtype=dtype, device=device))
+    return (
+        torch.tensor(x, dtype=dtype, device=device).reshape(shape),
+        torch.tensor(w, dtype=dtype, device=device),
+        torch.tensor(b, dtype=dtype, device=device),
+    )
 
 
 # --- reverse mode: the book's backprop as the backward -----------------------------------------
+
 
 def test_backward_of_the_loss_is_the_books_backprop_summed(device):
     """The upstream gradient of ½(y − ŷ)² is err = −(y − ŷ); with it the backward is Σ backprop(x, err)."""
@@ -81,6 +85,7 @@ def test_gradient_of_w_alone_when_x_and_b_need_none(device):
 
 # --- forward mode: dŷ = x·dw + db + w·dx ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @SETTINGS
 @given(point=neuron_points(), which=st.sets(st.sampled_from("xwb"), min_size=1))
@@ -98,6 +103,7 @@ def test_jvp_equals_torch_func_jvp_of_plain_ops(device, dtype, point, which):
         def g(*moving):  # the inputs in `which` move; the rest are closed over, so they carry no tangent
             args = dict(zip(names, primals)) | dict(zip(sorted(which), moving))
             return f(*(args[k] for k in names))
+
         return g
 
     moving = [primals[names.index(k)] for k in sorted(which)]
@@ -120,8 +126,14 @@ def test_gradcheck_both_modes_batched_too(device, shape):
     g = torch.Generator().manual_seed(1)
     x = torch.randn(shape, generator=g, dtype=F64).to(device).requires_grad_()
     w, b = (torch.randn((), generator=g, dtype=F64).to(device).requires_grad_() for _ in range(2))
-    assert torch.autograd.gradcheck(apply, (x, w, b), check_backward_ad=True, check_batched_grad=True,
-                                    check_forward_ad=True, check_batched_forward_grad=True)
+    assert torch.autograd.gradcheck(
+        apply,
+        (x, w, b),
+        check_backward_ad=True,
+        check_batched_grad=True,
+        check_forward_ad=True,
+        check_batched_forward_grad=True,
+    )
 
 
 def test_gradgradcheck(device):
@@ -162,6 +174,7 @@ def test_hessian_of_the_loss_in_w_and_b_is_the_plain_ops_one_and_the_closed_form
 
     def matrix(a, b, c):
         return torch.stack([torch.stack([a, b]), torch.stack([b, c])])
+
     closed = matrix((xs * xs).sum(), xs.sum(), count)
     scale = matrix((xs * xs).sum(), xs.abs().sum(), count)
     assert_within_ulps(ours, plain, scale, ulps=n + 4)
@@ -177,6 +190,7 @@ def test_full_hessian_in_x_w_b_equals_the_plain_ops_one(device):
 
 
 # --- vmap --------------------------------------------------------------------------------------
+
 
 def test_vmap_of_apply_equals_a_loop_over_rows(device):
     """vmap over x's rows, and over one (w, b) per row, gives what calling apply row by row gives."""

@@ -4,6 +4,7 @@ and writes nothing where it runs; its first cell installs only from the reposito
 
 Store the notebook with fresh outputs (after changing it):  python tests/test_notebook.py --store
 """
+
 import base64
 import json
 import re
@@ -24,8 +25,9 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "docs" / "chapter3_neuron.ipynb
 BUDGET_S = 120
 MAX_BYTES = 2 * 2**20  # the stored notebook, pictures included
 WIDGET = "application/vnd.jupyter.widget-view+json"
-WIDGET_NOTE = ("(슬라이더는 Jupyter 나 Colab 에서 이 셀을 실행하면 나타납니다: "
-               "아래는 같은 그림을 세 학습률에서 그린 것입니다)\n")
+WIDGET_NOTE = (
+    "(슬라이더는 Jupyter 나 Colab 에서 이 셀을 실행하면 나타납니다: 아래는 같은 그림을 세 학습률에서 그린 것입니다)\n"
+)
 NUMBER = re.compile(r"\b([wb]) = \s*(-?\d[\d.]*(?:e[+-]?\d+)?)")
 
 
@@ -42,20 +44,31 @@ def execute(nb, folder, *, extra_cell=None):
     folder = Path(folder)
     spec = folder / "jupyter" / "kernels" / "python3"
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (this test run)", "language": "python"}))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Python 3 (this test run)",
+                "language": "python",
+            }
+        )
+    )
     work = folder / "work"
     work.mkdir()
     if extra_cell:
         nb.cells.append(nbformat.v4.new_code_cell(extra_cell))
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("JUPYTER_PATH", str(folder / "jupyter"))          # searched before the user's and system's
-        env.setenv("JUPYTER_RUNTIME_DIR", str(folder / "runtime"))   # connection files here, not in $HOME
+        env.setenv("JUPYTER_PATH", str(folder / "jupyter"))  # searched before the user's and system's
+        env.setenv("JUPYTER_RUNTIME_DIR", str(folder / "runtime"))  # connection files here, not in $HOME
         env.setenv("IPYTHONDIR", str(folder / "ipython"))
         env.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-        client = nbclient.NotebookClient(nb, timeout=BUDGET_S, kernel_name="python3", record_timing=False,
-                                         resources={"metadata": {"path": str(work)}})
+        client = nbclient.NotebookClient(
+            nb,
+            timeout=BUDGET_S,
+            kernel_name="python3",
+            record_timing=False,
+            resources={"metadata": {"path": str(work)}},
+        )
         start = time.perf_counter()
         client.execute()  # raises CellExecutionError, with the cell and its traceback, if any cell fails
         seconds = time.perf_counter() - start
@@ -86,8 +99,9 @@ def store():
 
 
 def text_output(nb):
-    return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
-                   for c in code_cells(nb) for o in c.outputs)
+    return "".join(
+        o.get("text", "") + o.get("data", {}).get("text/plain", "") for c in code_cells(nb) for o in c.outputs
+    )
 
 
 def printed_numbers(nb):
@@ -100,6 +114,7 @@ def pictures(nb, kind="image/png"):
 
 
 # --- the stored notebook ---
+
 
 @pytest.fixture(scope="module")
 def stored():
@@ -124,8 +139,9 @@ def test_it_shows_its_pictures_where_it_is_stored_and_stays_small(stored):
     for picture in pngs + gifs:
         assert len(base64.b64decode(picture)) > 5_000
     assert NOTEBOOK.stat().st_size < MAX_BYTES
-    assert "widgets" not in stored.metadata and not [o for c in code_cells(stored) for o in c.outputs
-                                                       if WIDGET in o.get("data", {})]
+    assert "widgets" not in stored.metadata and not [
+        o for c in code_cells(stored) for o in c.outputs if WIDGET in o.get("data", {})
+    ]
     assert WIDGET_NOTE in text_output(stored)
 
 
@@ -143,6 +159,7 @@ def test_no_cell_runs_a_shell_command_or_a_magic():
 
 # --- the first cell: what it does where torch_neuron is missing ---
 
+
 def run_first_cell(monkeypatch, tmp_path, capsys, where):
     """The first code cell, with torch_neuron not found and pip not run → (pip commands, sys.path added, printed)."""
     import importlib.util
@@ -151,8 +168,9 @@ def run_first_cell(monkeypatch, tmp_path, capsys, where):
     source = code_cells(nbformat.read(NOTEBOOK, as_version=4))[0].source
     calls = []
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "torch_neuron" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch_neuron" else real_find_spec(name, *a)
+    )
     monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: calls.append(cmd))
     monkeypatch.chdir(where)
     before = list(sys.path)
@@ -192,6 +210,7 @@ def test_the_first_cell_elsewhere_installs_nothing_and_says_how(monkeypatch, tmp
 
 
 # --- a fresh run ---
+
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):

@@ -1,5 +1,6 @@
 """torch_neuron.plot: real PNGs of the stated size, drawn from the fit's own history, touching nothing;
 in English by default, in Korean (lang='ko') without a missing glyph and without touching the global rcParams."""
+
 import contextlib
 import logging
 import re
@@ -191,13 +192,17 @@ def test_plots_from_the_device_the_fit_ran_on(tmp_path, device):
     assert neuron.w.device.type == device.type and history.w.device.type == device.type
 
 
-@pytest.mark.parametrize("call", [
-    lambda tmp, x, y, h: plot.plot_fit(tmp / "f.png", x, y, h),
-    lambda tmp, x, y, h: plot.plot_limit_cycle(tmp / "c.png", x, y, h),
-    lambda tmp, x, y, h: plot.draw_data_and_lines(None, x, y, h),
-    lambda tmp, x, y, h: plot.draw_loss_curve(None, h),
-    lambda tmp, x, y, h: plot.draw_loss_surface(None, x, y, h),
-], ids=["plot_fit", "plot_limit_cycle", "draw_data_and_lines", "draw_loss_curve", "draw_loss_surface"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda tmp, x, y, h: plot.plot_fit(tmp / "f.png", x, y, h),
+        lambda tmp, x, y, h: plot.plot_limit_cycle(tmp / "c.png", x, y, h),
+        lambda tmp, x, y, h: plot.draw_data_and_lines(None, x, y, h),
+        lambda tmp, x, y, h: plot.draw_loss_curve(None, h),
+        lambda tmp, x, y, h: plot.draw_loss_surface(None, x, y, h),
+    ],
+    ids=["plot_fit", "plot_limit_cycle", "draw_data_and_lines", "draw_loss_curve", "draw_loss_surface"],
+)
 def test_missing_matplotlib_is_a_clear_import_error(monkeypatch, tmp_path, book_fit, call):
     x, y, _, history = book_fit
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # what `import matplotlib` sees when it is absent
@@ -230,19 +235,23 @@ def korean_font_installed():
     return True
 
 
-needs_ko = pytest.mark.skipif(not korean_font_installed(),
-                              reason="the ko extra (koreanize-matplotlib) is not installed")
+needs_ko = pytest.mark.skipif(
+    not korean_font_installed(), reason="the ko extra (koreanize-matplotlib) is not installed"
+)
 
 
 def all_text(fig):
     """Every non-empty string drawn on the figure: titles, labels, legends, annotations, captions."""
     from matplotlib.text import Text
+
     return [t.get_text() for t in fig.findobj(Text) if t.get_text().strip()]
 
 
 def test_words_have_the_same_keys_and_fields_in_both_languages():
-    fields = {lang: {k: sorted(f for _, f, _, _ in string.Formatter().parse(v) if f) for k, v in table.items()}
-              for lang, table in labels.WORDS.items()}
+    fields = {
+        lang: {k: sorted(f for _, f, _, _ in string.Formatter().parse(v) if f) for k, v in table.items()}
+        for lang, table in labels.WORDS.items()
+    }
     assert fields["ko"] == fields["en"]
     assert all(HANGUL.search(v) for v in labels.KO.values() if re.search("[A-Za-z]{4}", v.replace("SGD", "")))
 
@@ -261,9 +270,11 @@ def test_english_is_the_default_and_has_no_hangul(book_fit):
 def test_lang_ko_writes_korean_titles_labels_and_legends(book_fit, draw):
     x, y, _, history = book_fit
     ax = axes()
-    {"data": lambda: plot.draw_data_and_lines(ax, x, y, history, lang="ko"),
-     "loss": lambda: plot.draw_loss_curve(ax, history, best=2000.0, lang="ko"),
-     "surface": lambda: plot.draw_loss_surface(ax, x, y, history, grid=20, lang="ko")}[draw]()
+    {
+        "data": lambda: plot.draw_data_and_lines(ax, x, y, history, lang="ko"),
+        "loss": lambda: plot.draw_loss_curve(ax, history, best=2000.0, lang="ko"),
+        "surface": lambda: plot.draw_loss_surface(ax, x, y, history, grid=20, lang="ko"),
+    }[draw]()
     assert HANGUL.search(ax.get_title())
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend and all(HANGUL.search(t) or t.startswith("$") for t in legend[:1])
@@ -274,6 +285,7 @@ def test_lang_ko_writes_korean_titles_labels_and_legends(book_fit, draw):
 def test_korean_panels_on_axes_made_outside_are_drawn_in_nanumgothic(tmp_path, book_fit, caplog):
     """An Axes' title is made with the Axes, in the default font: the panel must give it the Korean one."""
     from matplotlib import font_manager
+
     x, y, _, history = book_fit
     fig = Figure(figsize=(12, 3.5), dpi=30)
     ax_data, ax_loss, ax_surf = fig.subplots(1, 3)

@@ -1,4 +1,5 @@
 """validate: a tensor on the neuron's device is accepted whether or not the device names its index."""
+
 import pytest
 import torch
 
@@ -13,9 +14,19 @@ def current_cuda_is_1(monkeypatch):
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)  # only read when one side is CUDA
 
 
-@pytest.mark.parametrize("a, b, same", [("cpu", "cpu", True), ("cuda:1", "cuda", True), ("cuda", "cuda:1", True),
-                                        ("cuda:0", "cuda", False), ("cuda:0", "cuda:1", False),
-                                        ("cuda", "cuda", True), ("mps:0", "mps", True), ("cpu", "cuda", False)])
+@pytest.mark.parametrize(
+    "a, b, same",
+    [
+        ("cpu", "cpu", True),
+        ("cuda:1", "cuda", True),
+        ("cuda", "cuda:1", True),
+        ("cuda:0", "cuda", False),
+        ("cuda:0", "cuda:1", False),
+        ("cuda", "cuda", True),
+        ("mps:0", "mps", True),
+        ("cpu", "cuda", False),
+    ],
+)
 def test_a_missing_index_is_the_current_device(current_cuda_is_1, a, b, same):
     assert same_device(D(a), D(b)) is same
 

@@ -1,7 +1,9 @@
 """shapes.broadcast_shapes is torch.broadcast_shapes, without its per-call cost."""
+
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from torch_neuron.shapes import broadcast_shapes
 

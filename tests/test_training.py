@@ -4,16 +4,17 @@ Comparisons are norm-wise, max|Δ| ≤ rtol·max|expected| (w and b differ in si
 scan's budget against the loop: the same arithmetic in another order, with contracting steps
 (see test_engines.test_scan_equals_loop_on_random_data).
 """
+
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from helpers import F64, assert_rel, random_data
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch.utils.data import DataLoader, TensorDataset
 
 import torch_neuron as tn
 from torch_neuron.functional import mean_loss
-
-from helpers import F64, assert_rel, random_data
 
 ENGINES = ("loop", "autograd", "scan")
 
@@ -28,7 +29,7 @@ def python_descent(x, y, epochs, lr, batch_size, w=1.0, b=1.0):
     ws, bs = [], []
     for _ in range(epochs):
         for s in range(0, len(x), batch_size):
-            xb, yb = x[s:s + batch_size], y[s:s + batch_size]
+            xb, yb = x[s : s + batch_size], y[s : s + batch_size]
             err = [xi * w + b - yi for xi, yi in zip(xb, yb)]
             w, b = w - lr * sum(xi * e for xi, e in zip(xb, err)) / len(xb), b - lr * sum(err) / len(xb)
         ws.append(w)
@@ -43,6 +44,7 @@ def small():
 
 
 # ---- History ----------------------------------------------------------------------------------
+
 
 def test_history_of_the_book_problem_is_the_plain_python_loop(bmi):
     """Scan, 100 epochs: per-epoch w, b within 1e-12 of the book's loop; loss = mean ½(y − ŷ)² at each (w, b)."""
@@ -81,9 +83,15 @@ def test_history_off_and_zero_epochs(engine, shuffle):
 
 # ---- epoch_losses -----------------------------------------------------------------------------
 
+
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 50), k=st.integers(1, 8),
-       x_scale=st.sampled_from([1e-3, 0.1, 10.0]), y_scale=st.sampled_from([1e-2, 1.0, 100.0]))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 50),
+    k=st.integers(1, 8),
+    x_scale=st.sampled_from([1e-3, 0.1, 10.0]),
+    y_scale=st.sampled_from([1e-2, 1.0, 100.0]),
+)
 def test_epoch_losses_is_the_mean_loss_of_each_pair(seed, n, k, x_scale, y_scale):
     """epoch_losses(x, y, ws, bs)[i] = mean ½(y − (x·ws[i] + bs[i]))², for each pair, within 1e-12."""
     x, y = random_data(seed, n, x_scale=x_scale, y_scale=y_scale)
@@ -118,14 +126,16 @@ def test_epoch_losses_for_many_neurons_and_constant_x():
 
 # ---- batch_size and shuffle -------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("batch_size", [1, 3, 7, 12, 13, 18])
 def test_batch_size_is_plain_minibatch_descent_in_every_engine(small, batch_size):
     """Each batch: θ −= lr·mean grad, a short last batch included; batch_size ≥ n is full-batch descent."""
     x, y = small
     want = python_descent(x.tolist(), y.tolist(), 5, 0.9, batch_size)
     for engine in ENGINES:
-        assert_rel(theta(tn.fit(x, y, epochs=5, lr=0.9, batch_size=batch_size, engine=engine, history=True)),
-                   want, 1e-12)
+        assert_rel(
+            theta(tn.fit(x, y, epochs=5, lr=0.9, batch_size=batch_size, engine=engine, history=True)), want, 1e-12
+        )
 
 
 @pytest.mark.parametrize("batch_size", [1, 4])
@@ -154,9 +164,15 @@ def test_shuffle_uses_every_sample_once_per_epoch(small):
 
 # ---- fit_chunks -------------------------------------------------------------------------------
 
+
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), sizes=st.lists(st.integers(1, 20), min_size=1, max_size=8),
-       batch_size=st.integers(1, 7), epochs=st.integers(1, 20), lead=st.sampled_from([(), (3,)]))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    sizes=st.lists(st.integers(1, 20), min_size=1, max_size=8),
+    batch_size=st.integers(1, 7),
+    epochs=st.integers(1, 20),
+    lead=st.sampled_from([(), (3,)]),
+)
 def test_fit_chunks_equals_fit_on_the_whole_data(seed, sizes, batch_size, epochs, lead):
     """Chunks of any sizes (batches spanning two chunks included) = fit(engine='scan') on their concatenation,
     the loss per epoch (from moments merged chunk by chunk) included. (A first chunk of one sample with
@@ -191,6 +207,7 @@ def test_fit_chunks_refuses_an_empty_iterable():
 
 # ---- many neurons at once ---------------------------------------------------------------------
 
+
 def test_one_neuron_per_diabetes_feature(diabetes, python_loop):
     """x = data.T (10, 442): each row's neuron = that feature fitted alone, and = the book's loop on it."""
     x, y = diabetes.data.T, diabetes.target
@@ -222,6 +239,7 @@ def test_bootstrap_resamples_equal_separate_fits(bmi):
 
 
 # ---- large data -------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_a_million_samples_for_100_epochs():

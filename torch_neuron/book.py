@@ -7,9 +7,9 @@ def book_fit(xs, ys, epochs=100, w=1.0, b=1.0):
     trajectory = []
     for _ in range(epochs):
         for x_i, y_i in zip(xs, ys):
-            y_hat = x_i * w + b                    # forpass
+            y_hat = x_i * w + b  # forpass
             err = -(y_i - y_hat)
-            w_grad, b_grad = x_i * err, 1 * err    # backprop
+            w_grad, b_grad = x_i * err, 1 * err  # backprop
             w -= w_grad
             b -= b_grad
         trajectory.append((w, b))

@@ -1,4 +1,5 @@
 """Pick a torch device by name — 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps' — and say clearly when it isn't there."""
+
 import re
 
 import torch
@@ -36,8 +37,10 @@ def get_device(name="auto", *, dtype=None):
     text = name.strip().lower()
     match = _NAME.fullmatch(text)
     if match is None or (match[2] is not None and match[1] != "cuda"):
-        raise ValueError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps "
-                         f"(available here: {', '.join(available_devices())})")
+        raise ValueError(
+            f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps "
+            f"(available here: {', '.join(available_devices())})"
+        )
     kind, index = match[1], match[2]
     no_float64_mps = dtype == torch.float64
     if kind == "auto":
@@ -51,8 +54,10 @@ def get_device(name="auto", *, dtype=None):
         if count == 0:
             raise ValueError(f"{text} is not available here; available: {', '.join(available_devices())}")
         if index is not None and int(index) >= count:
-            raise ValueError(f"{text} is not available here ({count} CUDA device{'s' * (count > 1)}); "
-                             f"available: {', '.join(available_devices())}")
+            raise ValueError(
+                f"{text} is not available here ({count} CUDA device{'s' * (count > 1)}); "
+                f"available: {', '.join(available_devices())}"
+            )
     if kind == "mps":
         if not _mps_available():
             raise ValueError(f"mps is not available here; available: {', '.join(available_devices())}")

@@ -3,6 +3,7 @@
 Every engine derives from `sgd_step`: the loop calls it per (mini-)batch, the autograd
 engine must agree with it, and the scan reads its affine map off it (engines/scan.py).
 """
+
 import torch
 
 

@@ -1,4 +1,5 @@
 """Neuron: the book's linear-regression neuron (선형 회귀 뉴런) as a torch.nn.Module."""
+
 from typing import Any
 
 import torch
@@ -30,8 +31,9 @@ class Neuron(nn.Module):
     def _number(value: Any, name: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
         t = settings.check_start(value, name, dtype=dtype, device=device)
         if t.numel() != 1:
-            raise ValueError(f"{name} must be one number, got shape {tuple(t.shape)}: "
-                             "for many neurons at once use torch_neuron.fit")
+            raise ValueError(
+                f"{name} must be one number, got shape {tuple(t.shape)}: for many neurons at once use torch_neuron.fit"
+            )
         return t.reshape(()).clone()
 
     def _input(self, x: Any, name: str = "x") -> torch.Tensor:
@@ -59,8 +61,20 @@ class Neuron(nn.Module):
         settings.check_finite(x, "x")
         return self.forpass(x)
 
-    def fit(self, x: Any, y: Any, epochs: int = 100, lr: Any = 1.0, *, batch_size: int = 1, shuffle: bool = False,
-            seed: int = 0, engine: str = "auto", history: bool = False, progress: bool = False) -> History | None:
+    def fit(
+        self,
+        x: Any,
+        y: Any,
+        epochs: int = 100,
+        lr: Any = 1.0,
+        *,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        seed: int = 0,
+        engine: str = "auto",
+        history: bool = False,
+        progress: bool = False,
+    ) -> History | None:
         """Per-sample gradient descent as in the book: for each epoch, for each (x_i, y_i), w −= lr·x_i·err.
 
         x, y: 1-D, one value per sample. batch_size > 1 gives mini-batch descent (n: full batch),
@@ -71,14 +85,31 @@ class Neuron(nn.Module):
         x, y = self._input(x), self._input(y, "y")
         settings.check_data(x, y, one_dim=True)
         dtype, device = self.w.dtype, self.w.device
-        o = check_options(self.w.detach(), self.b.detach(), epochs=epochs, lr=lr, batch_size=batch_size,
-                          history=history, on_divergence="raise", dtype=dtype, device=device)
+        o = check_options(
+            self.w.detach(),
+            self.b.detach(),
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            history=history,
+            on_divergence="raise",
+            dtype=dtype,
+            device=device,
+        )
         if torch.is_tensor(o.lr):
-            raise ValueError("Neuron.fit takes one lr (a number or a 0-dim tensor); "
-                             "use torch_neuron.fit for a tensor of learning rates")
-        result = run_fit(x, y, o, shuffle=settings.check_flag(shuffle, "shuffle"), seed=settings.check_seed(seed),
-                         engine=settings.check_choice(engine, "engine", settings.ENGINE_NAMES),
-                         progress=settings.check_flag(progress, "progress"))
+            raise ValueError(
+                "Neuron.fit takes one lr (a number or a 0-dim tensor); "
+                "use torch_neuron.fit for a tensor of learning rates"
+            )
+        result = run_fit(
+            x,
+            y,
+            o,
+            shuffle=settings.check_flag(shuffle, "shuffle"),
+            seed=settings.check_seed(seed),
+            engine=settings.check_choice(engine, "engine", settings.ENGINE_NAMES),
+            progress=settings.check_flag(progress, "progress"),
+        )
         with torch.no_grad():
             self.w.copy_(result.w)
             self.b.copy_(result.b)

@@ -1,4 +1,5 @@
 """NeuronFunction: the neuron with both modes of autodiff written by hand, as a torch.autograd.Function."""
+
 from functools import reduce
 
 import torch

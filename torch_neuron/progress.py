@@ -1,4 +1,5 @@
 """A progress bar on stderr for long fits (tqdm when installed), or nothing."""
+
 import sys
 
 

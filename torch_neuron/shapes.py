@@ -3,6 +3,7 @@
 torch.broadcast_shapes goes through symbolic-shape code: ~20 µs a call, and its first call imports
 sympy (0.3 s at every start of the command line). A fit asks a few times, so it asks here.
 """
+
 import itertools
 
 import torch

@@ -1,4 +1,5 @@
 """The torch-neuron command: train, check (the self-check) and predict."""
+
 from .main import main
 
 __all__ = ["main"]

@@ -11,6 +11,7 @@ check fails. Any other error is a bug and shows its traceback.
 Under torchrun (torchrun --nproc-per-node N -m torch_neuron train …) each process fits its own part
 of the data, a --csv file's byte range, with torch_neuron.distributed; rank 0 alone prints and writes.
 """
+
 import argparse
 import json
 import math
@@ -21,11 +22,12 @@ import time
 import torch
 
 import torch_neuron as tn
+
 from .. import distributed
 from ..data.stream import read_column
+from ..devices import get_device
 from ..engines import choose_engine
 from ..training import TrainingDiverged
-from ..devices import get_device
 from . import messages
 from .modelfile import load, save
 from .outputs import check_paths, written_together
@@ -37,10 +39,18 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 def files(p):
     """The options of how a --csv file is read."""
-    p.add_argument("--encoding", metavar="NAME", help="with --csv: the file's text encoding, e.g. cp949 for "
-                   "Korean Excel (default: UTF-8, or what a byte-order mark says)")
-    p.add_argument("--delimiter", metavar="CHAR", help="with --csv: the character between cells, e.g. ';' or "
-                   "'\\t' (default: sniffed from the header, one of , ; tab |)")
+    p.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="with --csv: the file's text encoding, e.g. cp949 for "
+        "Korean Excel (default: UTF-8, or what a byte-order mark says)",
+    )
+    p.add_argument(
+        "--delimiter",
+        metavar="CHAR",
+        help="with --csv: the character between cells, e.g. ';' or "
+        "'\\t' (default: sniffed from the header, one of , ; tab |)",
+    )
 
 
 def data_file(args):
@@ -67,54 +77,98 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True, metavar="{train,check,predict}")
 
     def common(p, dtype_default="float64"):
-        p.add_argument("--device", default="auto", metavar="NAME",
-                       help="auto, cpu, cuda, cuda:N or mps; auto picks CUDA, then MPS, then CPU (default: auto)")
-        p.add_argument("--dtype", choices=DTYPES, default=dtype_default,
-                       help=f"floating-point type (default: {dtype_default or 'that of the model file'})")
+        p.add_argument(
+            "--device",
+            default="auto",
+            metavar="NAME",
+            help="auto, cpu, cuda, cuda:N or mps; auto picks CUDA, then MPS, then CPU (default: auto)",
+        )
+        p.add_argument(
+            "--dtype",
+            choices=DTYPES,
+            default=dtype_default,
+            help=f"floating-point type (default: {dtype_default or 'that of the model file'})",
+        )
         p.add_argument("--json", action="store_true", help="print one JSON object instead of text (default: off)")
 
-    t = sub.add_parser("train", help="fit w and b by per-sample gradient descent, as the book does",
-                       description="Fit y_hat = w*x + b by gradient descent on 1/2 (y - y_hat)^2, from w = b = 1. "
-                                   "Data: the bundled diabetes set (x = one feature, y = target), or a CSV or Parquet file.")
-    t.add_argument("--feature", default="bmi", metavar="NAME|INDEX",
-                   help="feature of the bundled diabetes data used as x (default: bmi)")
-    t.add_argument("--csv", metavar="PATH", help="train on this CSV file (header row required; - reads standard "
-                   "input) instead, streamed (default: none)")
+    t = sub.add_parser(
+        "train",
+        help="fit w and b by per-sample gradient descent, as the book does",
+        description="Fit y_hat = w*x + b by gradient descent on 1/2 (y - y_hat)^2, from w = b = 1. "
+        "Data: the bundled diabetes set (x = one feature, y = target), or a CSV or Parquet file.",
+    )
+    t.add_argument(
+        "--feature",
+        default="bmi",
+        metavar="NAME|INDEX",
+        help="feature of the bundled diabetes data used as x (default: bmi)",
+    )
+    t.add_argument(
+        "--csv",
+        metavar="PATH",
+        help="train on this CSV file (header row required; - reads standard input) instead, streamed (default: none)",
+    )
     t.add_argument("--parquet", metavar="PATH", help="train on this Parquet file instead, streamed (default: none)")
     t.add_argument("--x", metavar="COLUMN", help="with --csv or --parquet: the x column, by header name or index")
     t.add_argument("--y", metavar="COLUMN", help="with --csv or --parquet: the y column, by header name or index")
     files(t)
     t.add_argument("--epochs", type=int, metavar="N", default=100, help="passes over the data (default: 100)")
     t.add_argument("--lr", type=float, metavar="LR", default=1.0, help="learning rate (default: 1.0)")
-    t.add_argument("--batch-size", type=int, metavar="N", default=1,
-                   help="samples per update; 1 is the book's (default: 1)")
+    t.add_argument(
+        "--batch-size", type=int, metavar="N", default=1, help="samples per update; 1 is the book's (default: 1)"
+    )
     t.add_argument("--shuffle", action="store_true", help="a new seeded order of the samples each epoch (default: off)")
     t.add_argument("--seed", type=int, metavar="N", default=0, help="seed of the shuffle (default: 0)")
-    t.add_argument("--engine", choices=tn.ENGINE_NAMES, default="auto",
-                   help="how to run the updates; auto is scan, the fastest (default: auto)")
+    t.add_argument(
+        "--engine",
+        choices=tn.ENGINE_NAMES,
+        default="auto",
+        help="how to run the updates; auto is scan, the fastest (default: auto)",
+    )
     common(t)
-    t.add_argument("--plot", metavar="PATH",
-                   help="save a PNG of the data, the loss and the path of (w, b) (default: none)")
-    t.add_argument("--animate", metavar="PATH", help="save an animated GIF of the descent: the line over the data, "
-                   "(w, b) over the loss surface, step by step in epoch 1, then by epoch (default: none)")
-    t.add_argument("--lang", choices=("en", "ko"), default="en",
-                   help="language of the printed text and the pictures; Korean pictures need "
-                        "pip install 'torch_neuron[ko]' (default: en)")
+    t.add_argument(
+        "--plot", metavar="PATH", help="save a PNG of the data, the loss and the path of (w, b) (default: none)"
+    )
+    t.add_argument(
+        "--animate",
+        metavar="PATH",
+        help="save an animated GIF of the descent: the line over the data, "
+        "(w, b) over the loss surface, step by step in epoch 1, then by epoch (default: none)",
+    )
+    t.add_argument(
+        "--lang",
+        choices=("en", "ko"),
+        default="en",
+        help="language of the printed text and the pictures; Korean pictures need "
+        "pip install 'torch_neuron[ko]' (default: en)",
+    )
     t.add_argument("--save", metavar="PATH", help="save the fitted w and b (a state_dict) here (default: none)")
-    t.add_argument("-q", "--quiet", action="store_true",
-                   help="print nothing but errors, no progress bar (default: off)")
+    t.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing but errors, no progress bar (default: off)"
+    )
     t.set_defaults(run=train)
 
-    c = sub.add_parser("check", help="check the hand-written backprop against autograd, and the engines",
-                       description="Run the self-checks; exit 0 only if every one passes.")
+    c = sub.add_parser(
+        "check",
+        help="check the hand-written backprop against autograd, and the engines",
+        description="Run the self-checks; exit 0 only if every one passes.",
+    )
     common(c)
     c.set_defaults(run=check)
 
-    p = sub.add_parser("predict", help="predict y for new x with a saved neuron",
-                       description="Print y_hat = w*x + b, one line per x, for a neuron saved by train --save.")
+    p = sub.add_parser(
+        "predict",
+        help="predict y for new x with a saved neuron",
+        description="Print y_hat = w*x + b, one line per x, for a neuron saved by train --save.",
+    )
     p.add_argument("--load", metavar="PATH", required=True, help="the model file written by train --save")
-    p.add_argument("--x", metavar="VALUE", nargs="+", required=True,
-                   help="x values; with --csv, one column by header name or index")
+    p.add_argument(
+        "--x",
+        metavar="VALUE",
+        nargs="+",
+        required=True,
+        help="x values; with --csv, one column by header name or index",
+    )
     p.add_argument("--csv", metavar="PATH", help="read the x values from this CSV file (header row required)")
     p.add_argument("--parquet", metavar="PATH", help="read the x values from this Parquet file")
     files(p)
@@ -140,6 +194,7 @@ def train(args):
         raise ValueError(f"{'--csv' if args.csv is not None else '--parquet'} needs --x COLUMN and --y COLUMN")
     if args.lang == "ko" and (args.plot or args.animate):
         from ..plot.fonts import korean_font_path
+
         korean_font_path()  # a missing font extra is an error before the fit, not after it
     outputs = dict(save=args.save, plot=args.plot, animate=args.animate)
     check_paths(**outputs)  # before the fit: a bad path costs nothing
@@ -160,15 +215,53 @@ def train(args):
             save(neuron, temp["save"])
         if args.plot:
             from ..plot import plot_fit, run_title  # matplotlib only when a picture is asked for
-            plot_fit(temp["plot"], x, y, history, w0=1.0, b0=1.0, xlabel=xname, ylabel=yname, lang=args.lang,
-                     title=run_title(xname, yname, args.epochs, args.lr, args.batch_size, lang=args.lang))
+
+            plot_fit(
+                temp["plot"],
+                x,
+                y,
+                history,
+                w0=1.0,
+                b0=1.0,
+                xlabel=xname,
+                ylabel=yname,
+                lang=args.lang,
+                title=run_title(xname, yname, args.epochs, args.lr, args.batch_size, lang=args.lang),
+            )
         if args.animate:
             from ..plot import animate_fit
-            animate_fit(temp["animate"], x, y, history, lr=args.lr, batch_size=args.batch_size, xlabel=xname,
-                        ylabel=yname, lang=args.lang)
-    result = dict(w=w, b=b, loss=loss, device=str(neuron.w.device), dtype=args.dtype, epochs=args.epochs,
-                  engine=engine, seconds=seconds, n=n, lr=args.lr, batch_size=args.batch_size, shuffle=args.shuffle,
-                  seed=args.seed, x=xname, y=yname, save=args.save, plot=args.plot, animate=args.animate)
+
+            animate_fit(
+                temp["animate"],
+                x,
+                y,
+                history,
+                lr=args.lr,
+                batch_size=args.batch_size,
+                xlabel=xname,
+                ylabel=yname,
+                lang=args.lang,
+            )
+    result = dict(
+        w=w,
+        b=b,
+        loss=loss,
+        device=str(neuron.w.device),
+        dtype=args.dtype,
+        epochs=args.epochs,
+        engine=engine,
+        seconds=seconds,
+        n=n,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        shuffle=args.shuffle,
+        seed=args.seed,
+        x=xname,
+        y=yname,
+        save=args.save,
+        plot=args.plot,
+        animate=args.animate,
+    )
     if world:
         result["world_size"] = world
     if args.json:
@@ -177,8 +270,17 @@ def train(args):
         t = messages.WORDS[args.lang]
         print(f"w = {w!r}\nb = {b!r}\n" + t["loss"].format(loss=loss))
         print(t["data"].format(x=xname, y=yname, n=n))
-        print(t["run"].format(device=result["device"], dtype=args.dtype, engine=engine, epochs=args.epochs, lr=args.lr,
-                              batch=args.batch_size, shuffled=t["shuffled"] if args.shuffle else ""))
+        print(
+            t["run"].format(
+                device=result["device"],
+                dtype=args.dtype,
+                engine=engine,
+                epochs=args.epochs,
+                lr=args.lr,
+                batch=args.batch_size,
+                shuffled=t["shuffled"] if args.shuffle else "",
+            )
+        )
         took = f"{seconds:.3f} s" if seconds >= 1 else f"{seconds * 1e3:.2f} ms"
         print(t["time"].format(took=took, reading=t["reading"] if args.csv else ""))
         for what, path in (("saved", args.save), ("plot", args.plot), ("animation", args.animate)):
@@ -198,8 +300,10 @@ def check(args):
     seconds = time.perf_counter() - start
     ok = all(r.passed for r in results)
     if args.json:
-        checks = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r._asdict().items()}
-                  for r in results]  # NaN is not JSON: gradcheck reports no error size
+        checks = [
+            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r._asdict().items()}
+            for r in results
+        ]  # NaN is not JSON: gradcheck reports no error size
         print(json.dumps(dict(device=str(device), dtype=args.dtype, passed=ok, seconds=seconds, checks=checks)))
         return 0 if ok else 1
     width = max(len(r.name) for r in results)
@@ -207,8 +311,10 @@ def check(args):
     print(f"{'check':<{width}}  {'max abs err':>11}  {'max rel err':>11}  {'tolerance':>11}  result")
     for r in results:
         tol = f"{'atol' if math.isnan(r.max_rel_err) else 'rel'} {r.tolerance:.2g}"
-        print(f"{r.name:<{width}}  {_num(r.max_abs_err):>11}  {_num(r.max_rel_err):>11}  {tol:>11}  "
-              f"{'PASS' if r.passed else 'FAIL'}")
+        print(
+            f"{r.name:<{width}}  {_num(r.max_abs_err):>11}  {_num(r.max_rel_err):>11}  {tol:>11}  "
+            f"{'PASS' if r.passed else 'FAIL'}"
+        )
         if r.catches:  # what a failure here would mean, and what this row cannot see
             print(f"    catches: {r.catches}; blind to: {r.blind_to}")
     failed = sum(not r.passed for r in results)
@@ -231,14 +337,25 @@ def predict(args):
     if path is not None:
         if len(args.x) != 1:
             raise ValueError(f"with {'--csv' if args.csv is not None else '--parquet'}, --x names one column")
-        _, x = read_column(path, args.x[0], parquet=args.parquet is not None, encoding=args.encoding,
-                           delimiter=args.delimiter)
+        _, x = read_column(
+            path, args.x[0], parquet=args.parquet is not None, encoding=args.encoding, delimiter=args.delimiter
+        )
     else:
         x = torch.tensor([_number(v) for v in args.x], dtype=torch.float64)
     y_hat = neuron.predict(x.to(device=device, dtype=neuron.w.dtype)).tolist()
     if args.json:
-        print(json.dumps(dict(w=neuron.w.item(), b=neuron.b.item(), device=str(neuron.w.device),
-                              dtype=str(neuron.w.dtype).replace("torch.", ""), x=x.tolist(), predictions=y_hat)))
+        print(
+            json.dumps(
+                dict(
+                    w=neuron.w.item(),
+                    b=neuron.b.item(),
+                    device=str(neuron.w.device),
+                    dtype=str(neuron.w.dtype).replace("torch.", ""),
+                    x=x.tolist(),
+                    predictions=y_hat,
+                )
+            )
+        )
     else:
         print("\n".join(map(repr, y_hat)))
     return 0

@@ -1,4 +1,5 @@
 """Save and load a Neuron's state_dict {'w', 'b'}: written atomically, read without running any code."""
+
 import contextlib
 import errno
 import os
@@ -84,8 +85,9 @@ def load(path, *, device=None, dtype=None):
 
 def _check_state(state, path):
     if not isinstance(state, dict):
-        raise ModelFileError(f"{path}: not a Neuron's state_dict: it holds a {type(state).__name__}, "
-                             "not a dict of w and b")
+        raise ModelFileError(
+            f"{path}: not a Neuron's state_dict: it holds a {type(state).__name__}, not a dict of w and b"
+        )
     keys = sorted(map(str, state))
     if keys != ["b", "w"]:
         raise ModelFileError(f"{path}: not a Neuron's state_dict: its keys are {keys}, not ['b', 'w']")
@@ -105,8 +107,9 @@ def _check_state(state, path):
 def _refused(error):
     # torch's message spans many lines; keep the part that names what was refused
     found = re.search(r"unsupported GLOBAL (\S+)", str(error))
-    what = (f"it asks for the Python object {found[1]}" if found
-            else "it holds something other than tensors, or is damaged")
+    what = (
+        f"it asks for the Python object {found[1]}" if found else "it holds something other than tensors, or is damaged"
+    )
     return f"{what}, which weights-only loading refuses (nothing in it was run)"
 
 

@@ -30,8 +30,9 @@ def written_together(**paths: str | None) -> Iterator[dict[str, str]]:
         for option, path in paths.items():
             if path is not None:
                 stem, suffix = os.path.splitext(os.path.basename(path))
-                fd, temps[option] = tempfile.mkstemp(prefix=f".{stem}.", suffix=suffix,
-                                                     dir=os.path.dirname(os.path.abspath(path)))
+                fd, temps[option] = tempfile.mkstemp(
+                    prefix=f".{stem}.", suffix=suffix, dir=os.path.dirname(os.path.abspath(path))
+                )
                 os.close(fd)
         yield temps
         for option, temp in temps.items():

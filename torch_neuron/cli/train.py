@@ -1,24 +1,27 @@
 """What `torch-neuron train` fits: the data (bundled, a CSV file, or this rank's part of it under torchrun),
 fitted in memory or streamed, and what the command reports of it (loss, n, time, points to draw).
 
-A --csv file is streamed in chunks through fit_chunks (memory per chunk, whatever the file's size)
-unless the fit needs every sample at once: --shuffle (a new order each epoch), --engine loop or
-autograd, --animate. Under torchrun each rank reads its own byte range (csvfile.CsvFile.byte_range)
-and the fit is torch_neuron.distributed's.
+A --csv or --parquet file is streamed in chunks through fit_chunks (memory per chunk, whatever the
+file's size) unless the fit needs every sample at once: --shuffle (a new order each epoch), --engine
+loop or autograd, --animate. Under torchrun each rank reads its own part (a CSV byte range aligned to
+record starts, data/csv_split.py; Parquet row groups) and the fit is torch_neuron.distributed's.
 """
+
 import contextlib
 import os
 import time
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import torch
 import torch.distributed as dist
 
 import torch_neuron as tn
+
 from .. import distributed
 from .. import functional as F
-from ..data.csvfile import CsvFile, Reservoir, Stream
+from ..data import csv_split
 from ..data.diabetes import feature_index
+from ..data.stream import Reservoir, Stream, open_file
 from ..training import History
 from ..training.moments import Moments
 
@@ -28,15 +31,17 @@ PLOT_POINTS = 20_000  # --plot of a streamed file or a sharded fit draws a unifo
 
 class Fitted(NamedTuple):
     """A fit as train reports it: w, b, the loss after it, n, the history, the points to draw, the time."""
+
     w: torch.Tensor
     b: torch.Tensor
     loss: float
     n: int
-    history: Optional[History]
+    history: History | None
     x: torch.Tensor  # every sample, or a uniform sample of them (PLOT_POINTS) when streamed or sharded
     y: torch.Tensor
     seconds: float
     names: tuple
+    how: str = ""  # how the file was read ('csv, ';'-separated (sniffed), utf-8'); "" for the bundled data
 
 
 @contextlib.contextmanager
@@ -59,21 +64,12 @@ def process_group(device):
 def fit_for_train(args, dtype, device, engine, rank, world):
     """Read the data (all of it, or this rank's part under torchrun) and fit it, in memory or streamed."""
     settings = dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size)
-    in_memory = args.csv is None or args.shuffle or engine != "scan" or bool(args.animate)
+    in_memory = _file(args)[0] is None or args.shuffle or engine != "scan" or bool(args.animate)
     if world and engine != "scan":
         raise ValueError(f"--engine {engine} runs in one process; under torchrun the fit is the sharded scan")
     if world and args.animate:
         raise ValueError("--animate runs in one process, not under torchrun")
-    if world:  # a rank that cannot read its part stops every rank, at once
-        error = data = None
-        try:
-            data = _data(args, dtype, device, in_memory, rank, world)
-        except distributed.ERRORS as e:
-            error = e
-        distributed.check_all(error)
-    else:
-        data = _data(args, dtype, device, in_memory, rank, world)
-    names, source = data
+    names, source, how = _data(args, dtype, device, in_memory, rank, world)  # under torchrun: agreed on
     history = bool(args.plot or args.animate)
 
     if world is None and in_memory:  # the book's way: Neuron.fit on every sample
@@ -83,12 +79,13 @@ def fit_for_train(args, dtype, device, engine, rank, world):
         progress = not (args.quiet or args.json) and engine in SLOW_ENGINES and steps >= SLOW_STEPS
         neuron = tn.Neuron(device=device, dtype=dtype)
         start = time.perf_counter()
-        history = neuron.fit(x, y, shuffle=args.shuffle, seed=args.seed, engine=engine, history=history,
-                             progress=progress, **settings)
+        history = neuron.fit(
+            x, y, shuffle=args.shuffle, seed=args.seed, engine=engine, history=history, progress=progress, **settings
+        )
         seconds = time.perf_counter() - start  # fit ends in a host sync (its finiteness check): the time is real
         with torch.no_grad():
             loss = F.mean_loss(x, y, neuron.w, neuron.b).item()
-        return Fitted(neuron.w.detach(), neuron.b.detach(), loss, n, history, x, y, seconds, names)
+        return Fitted(neuron.w.detach(), neuron.b.detach(), loss, n, history, x, y, seconds, names, how)
 
     start = time.perf_counter()
     if world is None:  # a file streamed through fit_chunks: the time includes reading it
@@ -102,7 +99,7 @@ def fit_for_train(args, dtype, device, engine, rank, world):
         moments = distributed.gather_moments(Moments.of(x, y) if len(x) else None, device=device)
         sample = reservoir.rows
     else:  # this rank's byte range streamed; batches of more than one sample need its row count first
-        count = (lambda: source.table.count_rows(source.start, source.end)) if args.batch_size > 1 else None
+        count = source.count_rows if args.batch_size > 1 else None
         result = distributed.fit_chunks(source, n=count, history=history, dtype=dtype, device=device, **settings)
         moments = distributed.gather_moments(source.moments, device=device)
         sample = source.sample.rows
@@ -113,27 +110,70 @@ def fit_for_train(args, dtype, device, engine, rank, world):
     if history:
         history = History(result.history.w, result.history.b, moments.loss(result.history.w, result.history.b))
     x, y = (sample[:, k].to(device=device, dtype=dtype) for k in (1, 2))
-    return Fitted(result.w, result.b, moments.loss(result.w, result.b).item(), moments.n, history, x, y, seconds,
-                   names)
+    return Fitted(
+        result.w, result.b, moments.loss(result.w, result.b).item(), moments.n, history, x, y, seconds, names, how
+    )
+
+
+def _file(args):
+    """(path, is it Parquet) of the data file asked for; (None, False) for the bundled data."""
+    parquet = getattr(args, "parquet", None)
+    return (parquet, True) if parquet is not None else (args.csv, False)
 
 
 def _data(args, dtype, device, in_memory, rank, world):
-    """((x name, y name), data): x, y tensors (this rank's contiguous part under torchrun), or a csvfile.Stream."""
-    if args.csv is None:
+    """((x name, y name), data, how the file is read): x, y tensors (this rank's contiguous part under torchrun),
+    or a data.stream.Stream of the file's chunks. Under torchrun a rank that cannot open or read its part stops
+    every rank, at once, with the same one-line error."""
+    path, parquet = _file(args)
+    if path is None:
         ds = tn.load_diabetes()
         i = feature_index(args.feature, ds.feature_names)
         x, y = ds.data[:, i], ds.target
         if world:
             x, y = x.tensor_split(world)[rank], y.tensor_split(world)[rank]
-        return (ds.feature_names[i], "target"), (x.to(device=device, dtype=dtype), y.to(device=device, dtype=dtype))
-    table = CsvFile(args.csv)
-    indices = table.columns([args.x, args.y])
-    names = tuple(table.names[i] for i in indices)
-    start, end = table.byte_range(rank, world) if world else (None, None)
-    if in_memory:
-        values = torch.from_numpy(table.read(indices, start, end).T.copy()).to(device=device, dtype=dtype)
-        if not world and not values.shape[1]:
-            raise ValueError(f"{table.path}: no data rows after the header")
-        return names, (values[0], values[1])
-    return names, Stream(table, indices, start, end, dtype=dtype, device=device,
-                         sample=PLOT_POINTS if args.plot else 0, seed=args.seed + rank, empty_ok=bool(world))
+        return (
+            (ds.feature_names[i], "target"),
+            (x.to(device=device, dtype=dtype), y.to(device=device, dtype=dtype)),
+            "",
+        )
+    error, source, indices, report = None, None, None, [0, -1, -1, 0, 0]
+    try:
+        if world and path == "-":
+            raise ValueError("--csv - (standard input) runs in one process: under torchrun give a file path")
+        source = open_file(path, parquet=parquet, encoding=args.encoding, delimiter=args.delimiter)
+        indices = source.columns([args.x, args.y])
+        if world and not parquet:
+            report = csv_split.report(source, rank, world)  # my range's quotes and record starts
+    except distributed.ERRORS as e:
+        if not world:
+            raise
+        error = e
+    part = None
+    if world:
+        comm = distributed.Comm()
+        reports = comm.agree(error, report)  # raises on every rank if any rank failed
+        part = source.groups(rank, world) if parquet else csv_split.assign(source, reports, rank)
+    stream = Stream(
+        source,
+        indices,
+        part,
+        dtype=dtype,
+        device=device,
+        sample=PLOT_POINTS if args.plot else 0,
+        seed=args.seed + rank,
+        empty_ok=bool(world),
+        moments=not in_memory,
+    )
+    if not in_memory:
+        return stream.names, stream, source.describe()
+    error = data = None
+    try:
+        data = stream.read()
+    except distributed.ERRORS as e:
+        if not world:
+            raise
+        error = e
+    if world:
+        distributed.check_all(error)
+    return stream.names, data, source.describe()

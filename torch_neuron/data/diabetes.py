@@ -1,4 +1,5 @@
 """The diabetes data the book trains on, shipped inside the package (no network, no scikit-learn)."""
+
 import csv
 from importlib import resources
 from typing import NamedTuple
@@ -8,6 +9,7 @@ import torch
 
 class Dataset(NamedTuple):
     """data (442, 10) float64, target (442,) float64, feature_names (10 names)."""
+
     data: torch.Tensor
     target: torch.Tensor
     feature_names: tuple

@@ -4,6 +4,7 @@ Agreement is how a rank's bad input stops every rank promptly instead of leaving
 every rank sends its status (and its error message) in one all_gather before any collective that
 would otherwise wait for it, and if any rank failed, every rank raises that same error.
 """
+
 import datetime
 import os
 
@@ -47,8 +48,9 @@ def init(device="cpu"):
     if dist.is_initialized():
         return False
     if not launched():
-        raise ValueError("no process group: start the processes with torchrun, "
-                         "or call torch.distributed.init_process_group first")
+        raise ValueError(
+            "no process group: start the processes with torchrun, or call torch.distributed.init_process_group first"
+        )
     if torch.device(device).type == "cuda":
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))  # one GPU per process
         dist.init_process_group("nccl", timeout=TIMEOUT)
@@ -97,13 +99,13 @@ class Comm:
         status = 0 if error is None else 1 + next(i for i, kind in enumerate(ERRORS) if isinstance(error, kind))
         head = torch.tensor([status, len(text), *numbers], dtype=torch.int64).view(torch.uint8)
         message = torch.zeros(MESSAGE_BYTES, dtype=torch.uint8)
-        message[:len(text)] = torch.tensor(list(text), dtype=torch.uint8)
+        message[: len(text)] = torch.tensor(list(text), dtype=torch.uint8)
         rows = [r.cpu() for r in self.all_gather(torch.cat((head, message)))]
-        table = [r[:len(head)].view(torch.int64).tolist() for r in rows]
+        table = [r[: len(head)].view(torch.int64).tolist() for r in rows]
         failed = [r for r, row in enumerate(table) if row[0]]
         if failed:
             r = failed[0]
-            text = bytes(rows[r][len(head):len(head) + table[r][1]].tolist()).decode(errors="replace")
+            text = bytes(rows[r][len(head) : len(head) + table[r][1]].tolist()).decode(errors="replace")
             also = f" (and on rank{'s' * (len(failed) > 2)} {', '.join(map(str, failed[1:]))})" if failed[1:] else ""
             raise ERRORS[table[r][0] - 1](f"rank {r} of {self.world}: {text}{also}") from error  # this rank's cause
         return [row[2:] for row in table]

@@ -9,6 +9,7 @@ piece p alone at lr·kₚ/m: each rank sends Mₚ − I for its (at most two) st
 sample moves. With shuffle each epoch has one global order, the one-process fit's (engines.Orders,
 same seed): every sample moves to the rank that holds its place in that order (all_to_all_single).
 """
+
 import itertools
 import math
 import zlib
@@ -26,8 +27,23 @@ from .group import ERRORS, Comm, traffic
 MAX_DIMS = 16  # neuron dims sent in the agreement, so that a rank without samples learns them
 
 
-def fit(x, y, *, w=1.0, b=1.0, epochs=100, lr=1.0, batch_size=1, shuffle=False, seed=0, history=False,
-        dtype=None, device=None, on_divergence="raise", group=None):
+def fit(
+    x,
+    y,
+    *,
+    w=1.0,
+    b=1.0,
+    epochs=100,
+    lr=1.0,
+    batch_size=1,
+    shuffle=False,
+    seed=0,
+    history=False,
+    dtype=None,
+    device=None,
+    on_divergence="raise",
+    group=None,
+):
     """Fit on data sharded over the ranks of `group` → the fit of the shards concatenated in rank order.
 
     Call it on every rank with that rank's contiguous shard x, y (..., n_r): rank 0 holds the first
@@ -48,8 +64,21 @@ def fit(x, y, *, w=1.0, b=1.0, epochs=100, lr=1.0, batch_size=1, shuffle=False, 
         y = settings.as_tensor(y, "y", dtype=dtype, device=device)
         _check_shard(x, y)
         shuffle, seed = settings.check_flag(shuffle, "shuffle"), settings.check_seed(seed)
-        s = _Settings(w, b, epochs, lr, batch_size, dtype, device, history, on_divergence, shuffle, seed,
-                      x.shape[:-1], y.shape[:-1])
+        s = _Settings(
+            w,
+            b,
+            epochs,
+            lr,
+            batch_size,
+            dtype,
+            device,
+            history,
+            on_divergence,
+            shuffle,
+            seed,
+            x.shape[:-1],
+            y.shape[:-1],
+        )
         shape = neuron_shape(x=x.shape[:-1], y=y.shape[:-1], lr=s.lr_shape)
     except ERRORS as e:
         error = e
@@ -57,20 +86,35 @@ def fit(x, y, *, w=1.0, b=1.0, epochs=100, lr=1.0, batch_size=1, shuffle=False, 
     counts, _, _ = _agree_on(comm, error, x.shape[-1] if shape is not None else 0, s.key if s else 0, shape, code)
     if not any(counts):
         raise ValueError(f"every rank's shard is empty ({comm.world} ranks): nothing to fit")
-    lo, n = sum(counts[:comm.rank]), sum(counts)
+    lo, n = sum(counts[: comm.rank]), sum(counts)
     if not shuffle:
         pieces = _pieces([(x, y)], s, lo, counts[comm.rank], n, lambda: shape)
     else:  # every epoch: this rank's places in that epoch's order, filled with their samples, then their maps
         orders = engines.Orders(n, s.epochs, True, seed)
-        pieces = [_pieces([_exchange(comm, x, y, orders.perm(e), counts)], s, lo, counts[comm.rank], n, lambda: shape)
-                  for e in range(s.epochs)]
+        pieces = [
+            _pieces([_exchange(comm, x, y, orders.perm(e), counts)], s, lo, counts[comm.rank], n, lambda: shape)
+            for e in range(s.epochs)
+        ]
         pieces = torch.stack(pieces, -4) if pieces else torch.zeros(*shape, 0, 3, 3, 3, dtype=dtype, device=device)
     moments = _moments(Moments.of(x, y), shape) if history and x.shape[-1] else None
     return _finish(comm, pieces, moments, counts, s, shape)
 
 
-def fit_chunks(chunks, *, w=1.0, b=1.0, n=None, epochs=100, lr=1.0, batch_size=1, history=False, dtype=None,
-               device=None, on_divergence="raise", group=None):
+def fit_chunks(
+    chunks,
+    *,
+    w=1.0,
+    b=1.0,
+    n=None,
+    epochs=100,
+    lr=1.0,
+    batch_size=1,
+    history=False,
+    dtype=None,
+    device=None,
+    on_divergence="raise",
+    group=None,
+):
     """fit for a shard that arrives in pieces, an iterable of (x, y) read once in order: memory per chunk.
 
     The chunks go through the pipeline of torch_neuron.fit_chunks (training/chunks.py); dtype: as given,
@@ -96,7 +140,7 @@ def fit_chunks(chunks, *, w=1.0, b=1.0, n=None, epochs=100, lr=1.0, batch_size=1
         s = _Settings(w, b, epochs, lr, batch_size, agreed, reader.device, history, on_divergence)
     reader.setting_shapes, reader.limit = dict(w=s.w.shape, b=s.b.shape, lr=s.lr_shape), n
     placed = n is not None and s.batch_size > 1  # else no batch straddles shards, and positions do not matter
-    lo, total = (sum(counts[:comm.rank]), sum(counts)) if placed else (0, None)
+    lo, total = (sum(counts[: comm.rank]), sum(counts)) if placed else (0, None)
     error, pieces = None, None
     try:
         pieces = _pieces(reader, s, lo, n if placed else None, total, lambda: reader.shape)
@@ -120,14 +164,32 @@ class _Settings:
     """fit's settings through the checks torch_neuron.fit uses; `key` is what every rank must share."""
 
     def __init__(self, w, b, epochs, lr, batch_size, dtype, device, history, on_divergence, *shared):
-        self.o = check_options(w, b, epochs=epochs, lr=lr, batch_size=batch_size, history=history,
-                               on_divergence=on_divergence, dtype=dtype, device=device)
+        self.o = check_options(
+            w,
+            b,
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            history=history,
+            on_divergence=on_divergence,
+            dtype=dtype,
+            device=device,
+        )
         self.w, self.b, self.epochs, self.lr, self.batch_size, self.history = self.o[:6]
         self.dtype, self.device, self.lr_shape = dtype, device, self.o.lr_shape
         key = 0
         # the dtype is agreed on separately (a rank without samples takes the others'); values as float64
-        for v in (self.w.double(), self.b.double(), self.lr if not torch.is_tensor(self.lr) else self.lr.double(),
-                  self.epochs, self.batch_size, self.history, on_divergence, device.type, *shared):
+        for v in (
+            self.w.double(),
+            self.b.double(),
+            self.lr if not torch.is_tensor(self.lr) else self.lr.double(),
+            self.epochs,
+            self.batch_size,
+            self.history,
+            on_divergence,
+            device.type,
+            *shared,
+        ):
             if torch.is_tensor(v):
                 v = (tuple(v.shape), v.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
             key = zlib.crc32(repr(v).encode(), key)
@@ -172,9 +234,11 @@ def _pieces(chunks, s, lo, count, n, shape):
         return None  # fit_chunks without samples here: the agreement tells this rank the neuron dims
     eye = _eye(s).expand(*shape(), 3, 3)
     start = lo // m * m
-    parts = (_piece(head, lr, min(start + m, n) - start, eye) if head else torch.zeros_like(eye),
-             M.expand_as(eye) if M is not None else eye,
-             _piece(tail, lr, min(lo + t + m, n) - (lo + t), eye) if tail else torch.zeros_like(eye))
+    parts = (
+        _piece(head, lr, min(start + m, n) - start, eye) if head else torch.zeros_like(eye),
+        M.expand_as(eye) if M is not None else eye,
+        _piece(tail, lr, min(lo + t + m, n) - (lo + t), eye) if tail else torch.zeros_like(eye),
+    )
     return torch.stack(parts, -3)
 
 
@@ -237,18 +301,28 @@ def _agree_on(comm, error, count, key, shape, code=0):
     table = comm.agree(error, sent)
     other = [r for r, row in enumerate(table) if row[1] != table[0][1]]
     if other:
-        raise ValueError(f"rank {other[0]} was called with other settings or data dims than rank 0: every rank must "
-                         "pass the same w, b, epochs, lr, batch_size, shuffle, seed, history, dtype, device type "
-                         "and neuron dims")
-    shapes = {r: tuple(row[4:4 + row[3]]) for r, row in enumerate(table) if row[3] >= 0}
+        raise ValueError(
+            f"rank {other[0]} was called with other settings or data dims than rank 0: every rank must "
+            "pass the same w, b, epochs, lr, batch_size, shuffle, seed, history, dtype, device type "
+            "and neuron dims"
+        )
+    shapes = {r: tuple(row[4 : 4 + row[3]]) for r, row in enumerate(table) if row[3] >= 0}
     if len(set(shapes.values())) > 1:
-        raise ValueError("the neuron dims differ between ranks: " + ", ".join(f"rank {r} {d}" for r, d in shapes.items()))
+        raise ValueError(
+            "the neuron dims differ between ranks: " + ", ".join(f"rank {r} {d}" for r, d in shapes.items())
+        )
     codes = {r: row[2] for r, row in enumerate(table) if row[2]}
     if len(set(codes.values())) > 1:
-        raise ValueError("the ranks' data have different dtypes: " + ", ".join(
-            f"rank {r} {_DTYPES[c - 1]}" for r, c in codes.items()) + "; pass dtype=")
-    return ([row[0] for row in table], torch.Size(next(iter(shapes.values()))) if shapes else None,
-            _DTYPES[next(iter(codes.values())) - 1] if codes else None)
+        raise ValueError(
+            "the ranks' data have different dtypes: "
+            + ", ".join(f"rank {r} {_DTYPES[c - 1]}" for r, c in codes.items())
+            + "; pass dtype="
+        )
+    return (
+        [row[0] for row in table],
+        torch.Size(next(iter(shapes.values()))) if shapes else None,
+        _DTYPES[next(iter(codes.values())) - 1] if codes else None,
+    )
 
 
 def _finish(comm, pieces, moments, counts, s, shape):

@@ -6,6 +6,7 @@ returns (w, b, trajectory, radius): the last w, b (...), when history is asked f
 the epochs when shuffled: above 1 the fit grows without bound. They differ only in how they run
 `functional.sgd_step`.
 """
+
 import torch
 
 from .autograd import fit_autograd
@@ -31,8 +32,11 @@ class Orders:
     def __init__(self, n, epochs, shuffle, seed):
         self.n, self.shuffled = n, bool(shuffle)
         # one seed per epoch, drawn up front, so epoch e's order never depends on who asked before
-        self.seeds = (torch.randint(0, 2**62, (epochs,), generator=torch.Generator().manual_seed(seed)).tolist()
-                      if self.shuffled else [])
+        self.seeds = (
+            torch.randint(0, 2**62, (epochs,), generator=torch.Generator().manual_seed(seed)).tolist()
+            if self.shuffled
+            else []
+        )
 
     def perm(self, e):
         """Epoch e's order: a permutation of range(n) on the CPU, or None when the samples keep their order."""

@@ -1,4 +1,5 @@
 """The loop again, with gradients from autograd and the step from torch.optim.SGD."""
+
 import torch
 
 from ..functional import forpass, squared_error
@@ -24,7 +25,7 @@ def fit_autograd(x, y, w, b, *, epochs, lr, batch_size, orders, progress, histor
         for e in range(epochs):
             xe, ye = orders.apply(e, x, y)
             for s in range(0, n, batch_size):
-                xb, yb = xe[..., s:s + batch_size], ye[..., s:s + batch_size]
+                xb, yb = xe[..., s : s + batch_size], ye[..., s : s + batch_size]
                 # one independent mean loss per neuron; their sum keeps each gradient separate
                 loss = (lr * squared_error(yb, forpass(xb, wp.unsqueeze(-1), bp.unsqueeze(-1))).mean(-1)).sum()
                 opt.zero_grad(set_to_none=True)

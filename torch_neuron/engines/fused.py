@@ -8,6 +8,7 @@ a row shared by many neurons is read where it lies (row start repeated: stride 0
 Used on CUDA, or on CPU under Triton's interpreter (TRITON_INTERPRET=1 before this module is
 imported: @triton.jit reads it then); scan.epoch_map decides. Needs Triton.
 """
+
 import os
 
 import torch
@@ -25,8 +26,14 @@ TILE = 16 if os.environ.get("TRITON_INTERPRET") == "1" else 2048
 @triton.jit
 def _then(a1, b1, c1, d1, e1, f1, a2, b2, c2, d2, e2, f2):
     # (2) ∘ (1) = [A₂A₁ | A₂c₁ + c₂], with A = [[a, b], [c, d]] and c = (e, f)
-    return (a2 * a1 + b2 * c1, a2 * b1 + b2 * d1, c2 * a1 + d2 * c1, c2 * b1 + d2 * d1,
-            a2 * e1 + b2 * f1 + e2, c2 * e1 + d2 * f1 + f2)
+    return (
+        a2 * a1 + b2 * c1,
+        a2 * b1 + b2 * d1,
+        c2 * a1 + d2 * c1,
+        c2 * b1 + d2 * d1,
+        a2 * e1 + b2 * f1 + e2,
+        c2 * e1 + d2 * f1 + f2,
+    )
 
 
 @triton.jit
@@ -106,8 +113,9 @@ def epoch_map(x, y, lr, *, tile=TILE):
     lr_t = torch.full((1,), lr, dtype=x.dtype, device=x.device)  # a tensor, so float64 keeps its lr exactly
     tiles = -(-n // tile)
     P = torch.empty(rows, 6, tiles, dtype=x.dtype, device=x.device)
-    _tile_maps[(rows * tiles,)](x, _row_starts(x, lead), x.stride(-1), y, _row_starts(y, lead), y.stride(-1),
-                                lr_t, P, n, tiles, TILE=tile)
+    _tile_maps[(rows * tiles,)](
+        x, _row_starts(x, lead), x.stride(-1), y, _row_starts(y, lead), y.stride(-1), lr_t, P, n, tiles, TILE=tile
+    )
     while P.shape[-1] > 1:
         k, tiles = P.shape[-1], -(-P.shape[-1] // tile)
         out = torch.empty(rows, 6, tiles, dtype=P.dtype, device=P.device)

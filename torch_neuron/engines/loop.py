@@ -1,4 +1,5 @@
 """The book's loop: one `sgd_step` per (mini-)batch, in order. The bit-exact reference."""
+
 import torch
 
 from ..functional import sgd_step
@@ -12,7 +13,7 @@ def fit_loop(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history):
     for e in range(epochs):
         xe, ye = orders.apply(e, x, y)
         for s in range(0, n, batch_size):
-            w, b = sgd_step(w, b, xe[..., s:s + batch_size], ye[..., s:s + batch_size], lr)
+            w, b = sgd_step(w, b, xe[..., s : s + batch_size], ye[..., s : s + batch_size], lr)
         if history:
             ws.append(w)
             bs.append(b)

@@ -8,9 +8,12 @@ when the per-epoch history is wanted).
 
 Shapes: a map is (..., 3, 3), the neuron dims leading; a row of k maps in order is (..., k, 3, 3).
 On CUDA (or under TRITON_INTERPRET=1), batch size 1 with one float lr goes through a fused Triton
-kernel instead (fused.py), which restates the per-sample map; tests hold the two paths equal.
+kernel instead (fused.py), which restates the per-sample map; on the CPU, a compiled Numba kernel
+(cpu.py) restates the per-batch map, where it pays (see _cpu_kernel); tests hold the paths equal.
 """
+
 import os
+import sys
 
 import torch
 
@@ -95,13 +98,18 @@ def repeat_map(M, w, b, *, epochs, history):
     The last (w, b) comes from the matrix power whether or not the history is asked for, so asking for it
     never changes the answer; the history's last entry is that same (w, b).
     """
-    w_last, b_last = apply_map(torch.linalg.matrix_power(M, epochs), w, b)
+    compiled = _loaded_kernel(M, w, b) if M.shape[:-2] == w.shape == b.shape else None
+    if compiled is not None:  # both with history and without, so the history never changes (w, b)
+        w_last, b_last = compiled.repeat_last(M, w, b, epochs)
+    else:
+        w_last, b_last = apply_map(torch.linalg.matrix_power(M, epochs), w, b)
     if not history:
         return w_last, b_last, None
     if not epochs:
         return w, b, (w.unsqueeze(-1)[..., :0], b.unsqueeze(-1)[..., :0])
-    ws, bs = apply_map(prefix_maps(M.unsqueeze(-3).expand(*M.shape[:-2], epochs, 3, 3)), w.unsqueeze(-1),
-                       b.unsqueeze(-1))
+    ws, bs = apply_map(
+        prefix_maps(M.unsqueeze(-3).expand(*M.shape[:-2], epochs, 3, 3)), w.unsqueeze(-1), b.unsqueeze(-1)
+    )
     return w_last, b_last, _ending(ws, bs, w_last, b_last)
 
 
@@ -124,6 +132,9 @@ def _ending(ws, bs, w, b):
 
 def spectral_radius(M):
     """The largest |eigenvalue| of each map's linear part A (..., 2, 2): above 1, the fit grows without bound."""
+    compiled = _loaded_kernel(M)
+    if compiled is not None:
+        return compiled.spectral_radius(M)
     (a, a2), (d, d2) = (row.unbind(-1) for row in M[..., :2, :2].unbind(-2))
     half, det = (a + d2) / 2, a * d2 - a2 * d
     disc = half * half - det
@@ -134,13 +145,22 @@ def spectral_radius(M):
 def epoch_map(x, y, lr, batch_size):
     """The map of one epoch over x, y (..., n) in batches of batch_size (a short last batch included).
 
-    On CPU, with many batches or neurons, STEPS updates run in sequence inside blocks (vectorised
-    across blocks and neurons) before the tree: fewer passes over memory. On CUDA launches cost more
-    than passes, so every level is a tree level, or the fused kernel does it all.
+    Where a kernel applies it computes the map: fused.py on CUDA, cpu.py on the CPU (see _cpu_kernel).
+    Else torch ops: on CPU, with many batches or neurons, STEPS updates run in sequence inside blocks
+    (vectorised across blocks and neurons) before the tree: fewer passes over memory. On CUDA launches
+    cost more than passes, so every level is a tree level.
     """
     fused = _fused_kernel(x, y, lr, batch_size)
     if fused is not None:
         return fused.epoch_map(x, y, lr)
+    compiled = _cpu_kernel(x, y, lr)
+    if compiled is not None:
+        return compiled.epoch_map(x, y, lr, batch_size)
+    return _torch_epoch_map(x, y, lr, batch_size)
+
+
+def _torch_epoch_map(x, y, lr, batch_size):
+    # epoch_map in torch ops: any device and dtype, autograd, functorch transforms
     m = batch_size
     k, tail = divmod(x.shape[-1], m)
     steps = _steps(x, y, lr, k)
@@ -148,10 +168,15 @@ def epoch_map(x, y, lr, batch_size):
 
     def blocks(lo, count, length, width):  # samples lo … as (..., length steps, count blocks, width)
         if length == 1:  # one step per block: a view
-            return [v[..., lo:lo + count * width].unflatten(-1, (1, count, width)) for v in (x, y)]
+            return [v[..., lo : lo + count * width].unflatten(-1, (1, count, width)) for v in (x, y)]
         # a contiguous copy, so each step reads one unbroken row
-        return [v[..., lo:lo + count * length * width].unflatten(-1, (count, length, width)).transpose(-3, -2)
-                .contiguous() for v in (x, y)]
+        return [
+            v[..., lo : lo + count * length * width]
+            .unflatten(-1, (count, length, width))
+            .transpose(-3, -2)
+            .contiguous()
+            for v in (x, y)
+        ]
 
     parts = []
     if q:
@@ -174,6 +199,7 @@ def growth(x, y, lr, batch_size, orders, epochs):
 def fit_scan(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history):
     """Per-epoch maps, then their power (or inclusive scan, for history) applied to (w, b); and their growth."""
     if orders.shuffled:  # each epoch its own order, so its own map
+        _cpu_kernel(x, y, lr, maps=epochs)  # decided once for all the epochs' maps: loads the kernel if it pays
         maps = torch.stack([epoch_map(*orders.apply(e, x, y), lr, batch_size) for e in range(epochs)], -3)
         out = (*apply_maps(maps, w, b, history=history), spectral_radius(maps).amax(-1))
     else:
@@ -228,10 +254,63 @@ def _fused_kernel(x, y, lr, batch_size):
         return None
     if not (x.is_cuda or os.environ.get("TRITON_INTERPRET") == "1"):
         return None
-    if any(torch._C._functorch.is_functorch_wrapped_tensor(t) for t in (x, y)):  # vmap/grad: a kernel can't see the batch
-        return None
+    if any(torch._C._functorch.is_functorch_wrapped_tensor(t) for t in (x, y)):  # vmap/grad: a kernel can't
+        return None  # see the batch
     try:
         from . import fused
     except ImportError:  # no Triton: the torch path does the same work
         return None
     return fused
+
+
+# The compiled CPU kernel (cpu.py), when to use it. Loading it costs ~0.7 s once a process (import numba ~0.3 s,
+# its code from Numba's on-disk cache ~0.4 s; compiling it, the first time after an install or a change, ~10 s).
+# The eager map costs ~14 ns a sample and neuron (1M samples: 14 ms; the book's 442: 0.2 ms, the kernel's 5 µs).
+# So the kernel runs once it is loaded (by an earlier call, or an import), or where the eager maps of one call
+# would cost about as much as loading it: samples × neurons × maps ≥ COLD_S / EAGER_S (~50M). A small fit in a
+# fresh process stays eager. TORCH_NEURON_KERNEL=eager never uses the kernel, =numba always does where it applies.
+COLD_S = 0.7
+EAGER_S = 14e-9
+_CPU_DTYPES = (torch.float32, torch.float64)
+
+
+def _cpu_kernel(x, y, lr, maps=1):
+    """cpu.py for epoch maps of x, y (`maps` of them, the caller says) when it applies and pays, else None."""
+    choice = os.environ.get("TORCH_NEURON_KERNEL", "auto")
+    if choice == "eager" or not _plain_cpu(x, y, lr) or not x.shape[-1]:
+        return None
+    if y.dtype != x.dtype or (torch.is_tensor(lr) and lr.dtype != x.dtype):  # torch would promote: leave it to it
+        return None
+    if choice != "numba" and __package__ + ".cpu" not in sys.modules:
+        neurons = broadcast_shapes(x.shape[:-1], y.shape[:-1], _shape(lr)).numel()
+        if neurons * x.shape[-1] * maps * EAGER_S < COLD_S:
+            return None
+    try:
+        from . import cpu
+    except ImportError:  # no Numba: the torch path does the same work
+        return None
+    return cpu
+
+
+def _loaded_kernel(M, *more):
+    """cpu.py for the power or spectral radius of maps M, where it applies and is loaded already (they are small)."""
+    module = sys.modules.get(__package__ + ".cpu")
+    if module is None or os.environ.get("TORCH_NEURON_KERNEL") == "eager" or not _plain_cpu(M, *more):
+        return None
+    return module if all(t.dtype == M.dtype for t in more) else None
+
+
+def _plain_cpu(*values):
+    """Whether the tensors among values are float32/64 on the CPU, strided, with no graph wanted, not traced,
+    vmapped or under grad transforms: where a compiled kernel sees what torch ops would."""
+    wrapped, grad = torch._C._functorch.is_functorch_wrapped_tensor, torch.is_grad_enabled()
+    for t in values:  # a plain loop: this runs on every fit, and generator expressions cost µs
+        if torch.is_tensor(t) and (
+            not t.is_cpu
+            or t.dtype not in _CPU_DTYPES
+            or t.layout != torch.strided
+            or (grad and t.requires_grad)
+            or wrapped(t)
+        ):
+            return False
+    return not torch.compiler.is_compiling()

@@ -7,11 +7,24 @@ lang='ko' writes every title, label, legend and caption in Korean, in the NanumG
 extra (pip install 'torch_neuron[ko]'), applied inside matplotlib.rc_context only (plot/fonts.py).
 explore() is the live version in Jupyter or Colab: sliders that refit and redraw (pip install 'torch_neuron[notebook]').
 """
+
 from .animate import animate_fit, descent, draw_descent
 from .explorer import Explorer, draw_explorer, explore
 from .limit_cycle import one_more_epoch, plot_limit_cycle
 from .panels import draw_data_and_lines, draw_loss_curve, draw_loss_surface, plot_fit, run_title
 
-__all__ = ["Explorer", "animate_fit", "descent", "draw_data_and_lines", "draw_descent", "draw_explorer",
-           "draw_loss_curve", "draw_loss_surface", "explore", "one_more_epoch", "plot_fit", "plot_limit_cycle",
-           "run_title"]
+__all__ = [
+    "Explorer",
+    "animate_fit",
+    "descent",
+    "draw_data_and_lines",
+    "draw_descent",
+    "draw_explorer",
+    "draw_loss_curve",
+    "draw_loss_surface",
+    "explore",
+    "one_more_epoch",
+    "plot_fit",
+    "plot_limit_cycle",
+    "run_title",
+]

@@ -5,6 +5,7 @@ runs it), then epoch by epoch (the fit's history). Drawn on an Agg figure (no py
 chosen point, written by matplotlib.animation.PillowWriter (.gif), or FFMpegWriter (.mp4) where matplotlib
 finds ffmpeg. Part of torch_neuron.plot (re-exported there).
 """
+
 import os
 from typing import Any, NamedTuple
 
@@ -33,6 +34,7 @@ class Descent(NamedTuple):
     Each of shape (1 + steps + epochs − 1,). epoch: 0 at the start, 1 through the first epoch, e after
     epoch e; step: the step in epoch 1 (0 elsewhere).
     """
+
     w: torch.Tensor
     b: torch.Tensor
     epoch: torch.Tensor
@@ -50,7 +52,7 @@ def descent(x, y, history, *, w0=1.0, b0=1.0, lr=1.0, batch_size=1):
     w, b = torch.tensor(float(w0), dtype=torch.float64), torch.tensor(float(b0), dtype=torch.float64)
     ws, bs = [w], [b]
     for i in range(0, len(x), batch_size):  # the loop engine's epoch: batches in order, a short last one included
-        w, b = sgd_step(w, b, x[i:i + batch_size], y[i:i + batch_size], lr)
+        w, b = sgd_step(w, b, x[i : i + batch_size], y[i : i + batch_size], lr)
         ws.append(w)
         bs.append(b)
     hw, hb = cpu64(history.w), cpu64(history.b)
@@ -60,7 +62,8 @@ def descent(x, y, history, *, w0=1.0, b0=1.0, lr=1.0, batch_size=1):
             f"history does not start with one epoch of steps in order from (w0, b0) = ({float(w0):g}, {float(b0):g}) "
             f"with lr={lr:g} and batch_size={batch_size} (epoch 1 ends at ({hw[0].item():.6g}, {hb[0].item():.6g}), "
             f"the steps at ({w.item():.6g}, {b.item():.6g})): animate a fit without shuffle, with the same lr and "
-            "batch size")
+            "batch size"
+        )
     steps, later = len(ws) - 1, len(hw) - 1
     epoch = torch.cat([torch.zeros(1), torch.ones(steps), torch.arange(2, later + 2)]).long()
     step = torch.cat([torch.arange(steps + 1), torch.zeros(later)]).long()
@@ -102,8 +105,14 @@ def draw_descent(fig, x, y, path, *, batch_size=1, xlabel="x", ylabel="y", lang=
     with rc_context(lang):
         ax_data, ax_surf = fig.subplots(1, 2, width_ratios=[1, 1.1])
         ax_data.scatter(xs, ys, s=9, color="#bcc1c4", linewidths=0, label=t["data"])  # opaque: fewer GIF colours
-        ax_data.plot(ends, w_opt * ends + b_opt, ":", color=OPT_COLOR, lw=1.6,
-                     label=t["least_squares_eq"].format(eq=equation(w_opt, b_opt)))
+        ax_data.plot(
+            ends,
+            w_opt * ends + b_opt,
+            ":",
+            color=OPT_COLOR,
+            lw=1.6,
+            label=t["least_squares_eq"].format(eq=equation(w_opt, b_opt)),
+        )
         now = t["line_now"].format(eq=equation(pw[0], pb[0]))
         (line,) = ax_data.plot(ends, pw[0] * ends + pb[0], "-", color=SGD_COLOR, lw=2.4, label=now)
         (used,) = ax_data.plot([], [], "o", ms=9, mfc="none", mec="black", mew=1.8, label=t["sample_now"])
@@ -115,13 +124,29 @@ def draw_descent(fig, x, y, path, *, batch_size=1, xlabel="x", ylabel="y", lang=
         (line_label,) = [text for text in legend.get_texts() if text.get_text() == now]
 
         artists = draw_contours(ax_surf, x, y, pw, pb, grid=160, colorbar=False, lang=lang)
-        ax_surf.plot([pw[0]], [pb[0]], "s", color="black", ms=6, zorder=5,
-                     label=t["start"].format(w=f"{pw[0]:g}", b=f"{pb[0]:g}"))
-        ax_surf.plot([w_opt], [b_opt], "*", color="gold", ms=15, mec="black", zorder=6,
-                     label=t["least_squares_at"].format(w=w_opt, b=b_opt))
+        ax_surf.plot(
+            [pw[0]],
+            [pb[0]],
+            "s",
+            color="black",
+            ms=6,
+            zorder=5,
+            label=t["start"].format(w=f"{pw[0]:g}", b=f"{pb[0]:g}"),
+        )
+        ax_surf.plot(
+            [w_opt],
+            [b_opt],
+            "*",
+            color="gold",
+            ms=15,
+            mec="black",
+            zorder=6,
+            label=t["least_squares_at"].format(w=w_opt, b=b_opt),
+        )
         (steps,) = ax_surf.plot([], [], "-", color="#e08e86", lw=0.6, zorder=3, label=t["path_steps"])
-        (epochs,) = ax_surf.plot([], [], "-o", color=SGD_COLOR, lw=1.6, ms=3, mec="white", mew=0.4, zorder=4,
-                                 label=t["path_epochs"])
+        (epochs,) = ax_surf.plot(
+            [], [], "-o", color=SGD_COLOR, lw=1.6, ms=3, mec="white", mew=0.4, zorder=4, label=t["path_epochs"]
+        )
         (point,) = ax_surf.plot([], [], "o", color=SGD_COLOR, ms=9, mec="black", mew=1.2, zorder=7)
         ax_surf.set_xlabel(t["w_axis"])
         ax_surf.set_ylabel(t["b_axis"])
@@ -138,7 +163,7 @@ def draw_descent(fig, x, y, path, *, batch_size=1, xlabel="x", ylabel="y", lang=
         line.set_ydata(w * ends + b)
         line_label.set_text(t["line_now"].format(eq=equation(w, b)))
         lo = (step - 1) * batch_size  # the batch of this step, if it is one
-        used.set_data(xs[lo:lo + batch_size], ys[lo:lo + batch_size]) if step else used.set_data([], [])
+        used.set_data(xs[lo : lo + batch_size], ys[lo : lo + batch_size]) if step else used.set_data([], [])
         if step:
             status = t["anim_step"].format(step=step, steps=n_steps)
         elif epoch:
@@ -146,8 +171,8 @@ def draw_descent(fig, x, y, path, *, batch_size=1, xlabel="x", ylabel="y", lang=
         else:
             status = t["anim_start"].format(w=w, b=b)
         title.set_text(f"{head}\n{status}")
-        steps.set_data(pw[:min(i, n_steps) + 1], pb[:min(i, n_steps) + 1])
-        epochs.set_data(pw[n_steps:i + 1], pb[n_steps:i + 1])  # empty until epoch 1 ends
+        steps.set_data(pw[: min(i, n_steps) + 1], pb[: min(i, n_steps) + 1])
+        epochs.set_data(pw[n_steps : i + 1], pb[n_steps : i + 1])  # empty until epoch 1 ends
         point.set_data([w], [b])
         return line, line_label, used, title, steps, epochs, point
 
@@ -168,9 +193,12 @@ def animation_format(path: Any) -> str:
     ffmpeg = animation.writers.is_available("ffmpeg")  # on PATH, or rcParams['animation.ffmpeg_path']
     if suffix == ".gif" or (suffix in FFMPEG_SUFFIXES and ffmpeg):
         return suffix
-    can = (".gif (Pillow), .mp4 (ffmpeg)" if ffmpeg else
-           ".gif (Pillow); .mp4 needs ffmpeg, which matplotlib does not find (install ffmpeg, or set "
-           "rcParams['animation.ffmpeg_path'])")
+    can = (
+        ".gif (Pillow), .mp4 (ffmpeg)"
+        if ffmpeg
+        else ".gif (Pillow); .mp4 needs ffmpeg, which matplotlib does not find (install ffmpeg, or set "
+        "rcParams['animation.ffmpeg_path'])"
+    )
     what = f"a {suffix} file" if suffix else "a file without a suffix"  # the suffix: the path may be a temporary one
     raise ValueError(f"cannot write an animation as {what}: the formats written here are {can}")
 
@@ -184,8 +212,23 @@ def animation_writer(path: Any, fps: int = 6) -> Any:
     return animation.FFMpegWriter(fps=fps)
 
 
-def animate_fit(path, x, y, history, *, w0=1.0, b0=1.0, lr=1.0, batch_size=1, xlabel="x", ylabel="y",
-                size=(11, 4.6), dpi=72, fps=6, lang="en"):
+def animate_fit(
+    path,
+    x,
+    y,
+    history,
+    *,
+    w0=1.0,
+    b0=1.0,
+    lr=1.0,
+    batch_size=1,
+    xlabel="x",
+    ylabel="y",
+    size=(11, 4.6),
+    dpi=72,
+    fps=6,
+    lang="en",
+):
     """Save an animation of the fit's descent and return path: step by step through epoch 1, then by epoch.
 
     x, y: the 1-D data; history: Neuron.fit(..., history=True) of a fit in order from (w0, b0) with this lr
@@ -198,8 +241,7 @@ def animate_fit(path, x, y, history, *, w0=1.0, b0=1.0, lr=1.0, batch_size=1, xl
     with rc_context(lang):  # first: a missing Korean font is an error before any work
         trajectory = descent(x, y, history, w0=w0, b0=b0, lr=lr, batch_size=batch_size)
         fig = new_figure(size, dpi)
-        update, _ = draw_descent(fig, x, y, trajectory, batch_size=batch_size, xlabel=xlabel, ylabel=ylabel,
-                                 lang=lang)
+        update, _ = draw_descent(fig, x, y, trajectory, batch_size=batch_size, xlabel=xlabel, ylabel=ylabel, lang=lang)
         fig.canvas.draw()
         fig.set_layout_engine(None)  # the first frame's layout holds for all: no re-layout per frame
         with writer.saving(fig, path, dpi):  # one draw a frame (FuncAnimation.save would draw each twice)

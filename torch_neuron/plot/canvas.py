@@ -1,12 +1,13 @@
 """What every picture shares: matplotlib on an Agg canvas, data as float64 CPU copies, number formats,
 the least-squares optimum, and the contours of the loss surface.
 """
+
 import torch
 
+from ..training import epoch_losses
 from ..training import settings as validate
 from .fonts import rc_context, set_font
 from .labels import words
-from ..training import epoch_losses
 
 _MISSING = "plotting needs matplotlib: pip install 'torch_neuron[plot]'"
 DATA_COLOR, FIRST_COLOR, SGD_COLOR, OPT_COLOR = "#7f8c8d", "#e67e22", "#c0392b", "#1a5276"
@@ -100,8 +101,11 @@ def draw_contours(ax, x, y, ws, bs, *, grid=240, colorbar=True, lang="en"):
     w_opt, b_opt = least_squares(xt, yt)
     w_lo, w_hi = span([*ws, w_opt])
     b_lo, b_hi = span([*bs, b_opt])
-    W, B = torch.meshgrid(torch.linspace(w_lo, w_hi, grid, dtype=torch.float64),
-                          torch.linspace(b_lo, b_hi, grid, dtype=torch.float64), indexing="xy")
+    W, B = torch.meshgrid(
+        torch.linspace(w_lo, w_hi, grid, dtype=torch.float64),
+        torch.linspace(b_lo, b_hi, grid, dtype=torch.float64),
+        indexing="xy",
+    )
     L = epoch_losses(xt, yt, W, B).numpy()  # the whole grid in one call, O(n + grid²)
     W, B = W.numpy(), B.numpy()
     best = loss_at(xt, yt, w_opt, b_opt)
@@ -119,5 +123,3 @@ def draw_contours(ax, x, y, ws, bs, *, grid=240, colorbar=True, lang="en"):
         ax.set_xlim(w_lo, w_hi)
         ax.set_ylim(b_lo, b_hi)
     return {"filled": filled, "contours": lines}
-
-

@@ -5,6 +5,7 @@ panels.py with w, b and the loss written on the figure, and returns what it drew
 ipywidgets (the `notebook` extra): the Figure stays on its own Agg canvas, no pyplot, and is shown as PNG bytes
 in an ipywidgets.Image. A diverged fit is caught and drawn where it blew up, step by step (blow_up).
 """
+
 import io
 import math
 from collections.abc import Sequence
@@ -34,6 +35,7 @@ class Drawn(NamedTuple):
     Not diverged: w, b, loss are tn.fit's (its last epoch). Diverged: those of the last step drawn (the
     blow-up); steps is then how many steps of the book's loop the panels show (0 otherwise).
     """
+
     w: float
     b: float
     loss: float
@@ -49,9 +51,20 @@ def settings_text(lr: float, epochs: int, batch_size: int, shuffle: bool, seed: 
     return t["explore_settings"].format(lr=lr, epochs=epochs, batch=batch_size, order=order)
 
 
-def blow_up(x: torch.Tensor, y: torch.Tensor, *, w0: float = 1.0, b0: float = 1.0, lr: float = 1.0,
-            epochs: int = 100, batch_size: int = 1, shuffle: bool = False, seed: int = 0,
-            limit: float = BLOWUP, max_steps: int = MAX_STEPS) -> tuple[History, int, bool]:
+def blow_up(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    w0: float = 1.0,
+    b0: float = 1.0,
+    lr: float = 1.0,
+    epochs: int = 100,
+    batch_size: int = 1,
+    shuffle: bool = False,
+    seed: int = 0,
+    limit: float = BLOWUP,
+    max_steps: int = MAX_STEPS,
+) -> tuple[History, int, bool]:
     """(w, b) and the loss after each step of the book's loop, up to the step where the loss passes limit × L(w0, b0).
 
     The loop of engine 'loop' (functional.sgd_step per batch, the fit's sample orders), run here so that it can
@@ -68,7 +81,7 @@ def blow_up(x: torch.Tensor, y: torch.Tensor, *, w0: float = 1.0, b0: float = 1.
     for e in range(epochs):
         xe, ye = orders.apply(e, x, y)
         for s in range(0, n, batch_size):
-            w, b = sgd_step(w, b, xe[s:s + batch_size], ye[s:s + batch_size], float(lr))
+            w, b = sgd_step(w, b, xe[s : s + batch_size], ye[s : s + batch_size], float(lr))
             ws.append(w)
             bs.append(b)
             last = len(ws) == max_steps or (e == epochs - 1 and s + batch_size >= n)
@@ -79,8 +92,11 @@ def blow_up(x: torch.Tensor, y: torch.Tensor, *, w0: float = 1.0, b0: float = 1.
             over = (~(block <= too_big)).nonzero()  # NaN counts as over
             if len(over):
                 k = checked + int(over[0])  # the first step past the limit: where it blew up, drawn too
-                return History(torch.stack(ws[:k + 1]), torch.stack(bs[:k + 1]), torch.cat(losses)[:k + 1]), \
-                    per_epoch, True
+                return (
+                    History(torch.stack(ws[: k + 1]), torch.stack(bs[: k + 1]), torch.cat(losses)[: k + 1]),
+                    per_epoch,
+                    True,
+                )
             checked = len(ws)
             if last:
                 return History(torch.stack(ws), torch.stack(bs), torch.cat(losses)), per_epoch, False
@@ -127,8 +143,20 @@ class Explorer:
     removes what it drew last and draws anew on the same Axes. png() renders the figure for a browser.
     """
 
-    def __init__(self, x: Any, y: Any, *, w0: float = 1.0, b0: float = 1.0, xlabel: str = "x", ylabel: str = "y",
-                 size: tuple[float, float] = (14, 4.6), dpi: int = 72, grid: int = 100, lang: str = "en") -> None:
+    def __init__(
+        self,
+        x: Any,
+        y: Any,
+        *,
+        w0: float = 1.0,
+        b0: float = 1.0,
+        xlabel: str = "x",
+        ylabel: str = "y",
+        size: tuple[float, float] = (14, 4.6),
+        dpi: int = 72,
+        grid: int = 100,
+        lang: str = "en",
+    ) -> None:
         require_matplotlib()
         import matplotlib
 
@@ -149,15 +177,26 @@ class Explorer:
         """tn.fit's History from (w0, b0), or None where it diverged: it raised TrainingDiverged, or its loss
         L = mean ½(y − w·x − b)² passed BLOWUP × L(w0, b0) (growing, not yet overflowing)."""
         try:
-            history = fit(self.x, self.y, w=self.w0, b=self.b0, epochs=epochs, lr=lr, batch_size=batch_size,
-                          shuffle=shuffle, seed=seed, history=True).history
+            history = fit(
+                self.x,
+                self.y,
+                w=self.w0,
+                b=self.b0,
+                epochs=epochs,
+                lr=lr,
+                batch_size=batch_size,
+                shuffle=shuffle,
+                seed=seed,
+                history=True,
+            ).history
         except TrainingDiverged:
             return None
         assert history is not None and history.loss is not None  # history=True: the fit keeps w, b and the loss
         return history if float(history.loss[-1]) <= BLOWUP * self.start else None
 
-    def update(self, *, lr: float = 1.0, epochs: int = 100, batch_size: int = 1, shuffle: bool = False,
-               seed: int = 0) -> Drawn:
+    def update(
+        self, *, lr: float = 1.0, epochs: int = 100, batch_size: int = 1, shuffle: bool = False, seed: int = 0
+    ) -> Drawn:
         """Fit with these settings and redraw: data and lines | loss per epoch | path on the loss surface.
 
         The title gives the settings and the fit's w, b and loss L = mean ½(y − w·x − b)². A diverged fit is
@@ -169,8 +208,9 @@ class Explorer:
         diverged = history is None
         steps, passed, per_epoch = 0, False, 1
         if history is None:
-            history, per_epoch, passed = blow_up(x, y, w0=self.w0, b0=self.b0, lr=lr, epochs=epochs,
-                                                 batch_size=batch_size, shuffle=shuffle, seed=seed)
+            history, per_epoch, passed = blow_up(
+                x, y, w0=self.w0, b0=self.b0, lr=lr, epochs=epochs, batch_size=batch_size, shuffle=shuffle, seed=seed
+            )
             steps = len(history.w)
         assert history.loss is not None  # both kinds of History here carry the loss
         w, b, loss = float(history.w[-1]), float(history.b[-1]), float(history.loss[-1])
@@ -180,18 +220,25 @@ class Explorer:
             for ax in self.axes:
                 _wipe(ax)
             panels = {
-                "data": (ax_data, draw_data_and_lines(ax_data, x, y, history, xlabel=self.xlabel,
-                                                      ylabel=self.ylabel, lang=lang)),
+                "data": (
+                    ax_data,
+                    draw_data_and_lines(ax_data, x, y, history, xlabel=self.xlabel, ylabel=self.ylabel, lang=lang),
+                ),
                 "loss": (ax_loss, draw_loss_curve(ax_loss, history, best=self.best, lang=lang)),
-                "surface": (ax_surf, draw_loss_surface(ax_surf, x, y, history, w0=self.w0, b0=self.b0,
-                                                       grid=self.grid, colorbar=False, lang=lang)),
+                "surface": (
+                    ax_surf,
+                    draw_loss_surface(
+                        ax_surf, x, y, history, w0=self.w0, b0=self.b0, grid=self.grid, colorbar=False, lang=lang
+                    ),
+                ),
             }
             if diverged:
                 _as_steps(panels, history, t, blew_up=passed)
                 title = t["explore_diverged"].format(settings=title)
                 if passed:
-                    caption = t["blowup_caption"].format(limit=BLOWUP, step=steps, epoch=(steps - 1) // per_epoch + 1,
-                                                         w=w, b=b, loss=loss)
+                    caption = t["blowup_caption"].format(
+                        limit=BLOWUP, step=steps, epoch=(steps - 1) // per_epoch + 1, w=w, b=b, loss=loss
+                    )
                 else:
                     caption = t["growth_caption"].format(step=steps, ratio=loss / self.start, w=w, b=b)
             else:
@@ -237,8 +284,18 @@ class Explorer:
         return buffer.getvalue()
 
 
-def draw_explorer(x: Any, y: Any, *, lr: float = 1.0, epochs: int = 100, batch_size: int = 1,
-                  shuffle: bool = False, seed: int = 0, lang: str = "en", **figure: Any) -> tuple[Explorer, Drawn]:
+def draw_explorer(
+    x: Any,
+    y: Any,
+    *,
+    lr: float = 1.0,
+    epochs: int = 100,
+    batch_size: int = 1,
+    shuffle: bool = False,
+    seed: int = 0,
+    lang: str = "en",
+    **figure: Any,
+) -> tuple[Explorer, Drawn]:
     """One explorer figure at these settings → (Explorer, Drawn): for a script or a saved picture.
 
     figure: Explorer's keywords (w0, b0, xlabel, ylabel, size, dpi, grid). explorer.png() is the picture's PNG bytes.
@@ -251,6 +308,7 @@ def require_widgets() -> Any:
     """The ipywidgets module (and matplotlib), or an ImportError naming the `notebook` extra."""
     try:
         import ipywidgets
+
         require_matplotlib()
     except ImportError as e:
         raise ImportError(MISSING_WIDGETS) from e
@@ -262,10 +320,26 @@ def batch_choices(n: int, batch_size: int) -> list[int]:
     return sorted({*(k for k in BATCHES if k < n), n, min(batch_size, n)})
 
 
-def explore(x: Any, y: Any, *, lang: str = "en", lr: float = 1.0, epochs: int = 100, batch_size: int = 1,
-            shuffle: bool = False, seed: int = 0, w0: float = 1.0, b0: float = 1.0, xlabel: str = "x",
-            ylabel: str = "y", lr_range: Sequence[float] = LR_RANGE, max_epochs: int = 300,
-            size: tuple[float, float] = (14, 4.6), dpi: int = 72, live: bool = True) -> Any:
+def explore(
+    x: Any,
+    y: Any,
+    *,
+    lang: str = "en",
+    lr: float = 1.0,
+    epochs: int = 100,
+    batch_size: int = 1,
+    shuffle: bool = False,
+    seed: int = 0,
+    w0: float = 1.0,
+    b0: float = 1.0,
+    xlabel: str = "x",
+    ylabel: str = "y",
+    lr_range: Sequence[float] = LR_RANGE,
+    max_epochs: int = 300,
+    size: tuple[float, float] = (14, 4.6),
+    dpi: int = 72,
+    live: bool = True,
+) -> Any:
     """An ipywidgets box for Jupyter or Colab: sliders for lr (log scale), epochs, batch size, shuffle and seed.
 
     Each change refits by per-batch gradient descent from (w0, b0), w ← w − lr·mean(x·err), b ← b − lr·mean(err),
@@ -280,19 +354,45 @@ def explore(x: Any, y: Any, *, lang: str = "en", lr: float = 1.0, epochs: int = 
     wide = {"description_width": "initial"}
     lo, hi = (math.log10(v) for v in lr_range)
     controls = {
-        "lr": widgets.FloatLogSlider(value=lr, base=10, min=lo, max=hi, step=0.01, readout_format=".3g",
-                                     description=t["lr_slider"], style=wide, continuous_update=live),
-        "epochs": widgets.IntSlider(value=epochs, min=1, max=max(max_epochs, epochs), description=t["epochs_slider"],
-                                    style=wide, continuous_update=live),
-        "batch_size": widgets.SelectionSlider(options=batch_choices(n, batch_size), value=min(batch_size, n),
-                                              description=t["batch_slider"], style=wide, continuous_update=live),
+        "lr": widgets.FloatLogSlider(
+            value=lr,
+            base=10,
+            min=lo,
+            max=hi,
+            step=0.01,
+            readout_format=".3g",
+            description=t["lr_slider"],
+            style=wide,
+            continuous_update=live,
+        ),
+        "epochs": widgets.IntSlider(
+            value=epochs,
+            min=1,
+            max=max(max_epochs, epochs),
+            description=t["epochs_slider"],
+            style=wide,
+            continuous_update=live,
+        ),
+        "batch_size": widgets.SelectionSlider(
+            options=batch_choices(n, batch_size),
+            value=min(batch_size, n),
+            description=t["batch_slider"],
+            style=wide,
+            continuous_update=live,
+        ),
         "shuffle": widgets.Checkbox(value=shuffle, description=t["shuffle_box"], indent=False),
-        "seed": widgets.IntSlider(value=seed, min=0, max=max(99, seed), description=t["seed_box"], style=wide,
-                                  continuous_update=live),
+        "seed": widgets.IntSlider(
+            value=seed, min=0, max=max(99, seed), description=t["seed_box"], style=wide, continuous_update=live
+        ),
     }
     image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width=f"{round(size[0] * dpi)}px"))
-    box = widgets.VBox([widgets.HBox([controls["lr"], controls["epochs"], controls["batch_size"]]),
-                        widgets.HBox([controls["shuffle"], controls["seed"]]), image])
+    box = widgets.VBox(
+        [
+            widgets.HBox([controls["lr"], controls["epochs"], controls["batch_size"]]),
+            widgets.HBox([controls["shuffle"], controls["seed"]]),
+            image,
+        ]
+    )
 
     def redraw(_change: Any = None) -> Drawn:
         settings = {name: control.value for name, control in controls.items()}

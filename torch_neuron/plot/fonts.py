@@ -5,6 +5,7 @@ koreanize-matplotlib package). Its font file is only located, never imported: im
 koreanize_matplotlib would change the global rcParams. The font is applied inside
 matplotlib.rc_context only, so the caller's settings are the same before and after a picture.
 """
+
 import contextlib
 import importlib.util
 import os
@@ -12,8 +13,9 @@ import os
 LANGS = ("en", "ko")
 FONT_PACKAGE, FONT_FILE, FONT_NAME = "koreanize_matplotlib", "NanumGothic.ttf", "NanumGothic"
 KO_FAMILY = [FONT_NAME, "DejaVu Sans"]  # DejaVu Sans for the few signs NanumGothic lacks (−, ŷ)
-MISSING_KO = ("Korean text needs the NanumGothic font: pip install 'torch_neuron[ko]' "
-              "(or draw in English with lang='en')")
+MISSING_KO = (
+    "Korean text needs the NanumGothic font: pip install 'torch_neuron[ko]' (or draw in English with lang='en')"
+)
 
 
 def check_lang(lang):

@@ -2,10 +2,20 @@
 
 Part of torch_neuron.plot (re-exported there); the same conventions: Agg figures, no pyplot, lang 'en' or 'ko'.
 """
+
 import torch
 
-from .canvas import (DATA_COLOR, OPT_COLOR, SGD_COLOR, checked_data, equation, history_arrays, least_squares,
-                     new_figure, require_matplotlib)
+from .canvas import (
+    DATA_COLOR,
+    OPT_COLOR,
+    SGD_COLOR,
+    checked_data,
+    equation,
+    history_arrays,
+    least_squares,
+    new_figure,
+    require_matplotlib,
+)
 from .fonts import rc_context
 from .labels import words
 
@@ -23,14 +33,15 @@ def one_more_epoch(x, y, history, *, lr=1.0):
     w, b = torch.tensor(hw[-1], dtype=torch.float64), torch.tensor(hb[-1], dtype=torch.float64)
     ws, bs = [w], [b]
     for i in range(len(x)):
-        w, b = sgd_step(w, b, x[i:i + 1], y[i:i + 1], lr)
+        w, b = sgd_step(w, b, x[i : i + 1], y[i : i + 1], lr)
         ws.append(w)
         bs.append(b)
     return torch.stack(ws), torch.stack(bs)
 
 
-def plot_limit_cycle(path, x, y, history, *, lr=1.0, last=3, size=(13, 4.8), dpi=100, xlabel="x", ylabel="y",
-                     lang="en"):
+def plot_limit_cycle(
+    path, x, y, history, *, lr=1.0, last=3, size=(13, 4.8), dpi=100, xlabel="x", ylabel="y", lang="en"
+):
     """Save a PNG of one more epoch, sample by sample: (w, b) on its cycle | the lines after the last samples.
 
     For a fit by the book's per-sample steps in order (batch_size=1, no shuffle) with this lr; last ≤ 5.
@@ -50,10 +61,26 @@ def plot_limit_cycle(path, x, y, history, *, lr=1.0, last=3, size=(13, 4.8), dpi
         fig.colorbar(dots, ax=ax_cycle, pad=0.02, fraction=0.05).set_label(t["cycle_bar"])
         ax_cycle.plot(ws[0], bs[0], "o", ms=13, mfc="none", mec=SGD_COLOR, mew=2.2, label=t["cycle_start"], zorder=3)
         ax_cycle.plot(ws[-1], bs[-1], "o", ms=5, color=SGD_COLOR, label=t["cycle_end"], zorder=4)
-        ax_cycle.plot(ws.mean(), bs.mean(), "D", ms=8, mfc="white", mec="black",
-                      label=t["cycle_mean"].format(w=ws.mean(), b=bs.mean()), zorder=4)
-        ax_cycle.plot(w_opt, b_opt, "*", color="gold", ms=16, mec="black",
-                      label=t["least_squares_at"].format(w=w_opt, b=b_opt), zorder=5)
+        ax_cycle.plot(
+            ws.mean(),
+            bs.mean(),
+            "D",
+            ms=8,
+            mfc="white",
+            mec="black",
+            label=t["cycle_mean"].format(w=ws.mean(), b=bs.mean()),
+            zorder=4,
+        )
+        ax_cycle.plot(
+            w_opt,
+            b_opt,
+            "*",
+            color="gold",
+            ms=16,
+            mec="black",
+            label=t["least_squares_at"].format(w=w_opt, b=b_opt),
+            zorder=5,
+        )
         lo, hi = bs.min(), bs.max()
         ax_cycle.set_ylim(lo - 0.05 * (hi - lo), hi + 0.4 * (hi - lo))  # head room for the legend
         ax_cycle.set_xlabel(t["w_axis"])
@@ -63,14 +90,25 @@ def plot_limit_cycle(path, x, y, history, *, lr=1.0, last=3, size=(13, 4.8), dpi
 
         ends = [xs.min(), xs.max()]
         ax_lines.scatter(xs, ys, s=9, color=DATA_COLOR, alpha=0.35, linewidths=0, label=t["data"])
-        ax_lines.plot(ends, [w_opt * e + b_opt for e in ends], ":", color=OPT_COLOR, lw=1.8,
-                      label=t["least_squares_eq"].format(eq=equation(w_opt, b_opt)))
+        ax_lines.plot(
+            ends,
+            [w_opt * e + b_opt for e in ends],
+            ":",
+            color=OPT_COLOR,
+            lw=1.8,
+            label=t["least_squares_eq"].format(eq=equation(w_opt, b_opt)),
+        )
         colors = ("#16a085", "#2c3e50", "#f39c12", "#8e44ad", SGD_COLOR)  # the last sample's line in the fit's red
         n, last = len(xs), max(1, min(last, len(colors), len(xs)))
         for k, color in zip(range(n - last, n), colors[-last:]):
             w, b = ws[k + 1], bs[k + 1]  # (w, b) right after the step on sample k
-            ax_lines.plot(ends, [w * e + b for e in ends], color=color, lw=2,
-                          label=t["after_sample"].format(k=k + 1, eq=equation(w, b)))
+            ax_lines.plot(
+                ends,
+                [w * e + b for e in ends],
+                color=color,
+                lw=2,
+                label=t["after_sample"].format(k=k + 1, eq=equation(w, b)),
+            )
             ax_lines.plot(xs[k], ys[k], "o", ms=10, color=color, mec="black", zorder=5)
         ax_lines.set_xlabel(xlabel)
         ax_lines.set_ylabel(ylabel)

@@ -1,4 +1,5 @@
 """The fit's three panels (data and lines, loss per epoch, path on the loss surface) and plot_fit, which draws them."""
+
 from .canvas import (
     DATA_COLOR,
     FIRST_COLOR,
@@ -36,17 +37,21 @@ def draw_data_and_lines(ax, x, y, history, *, xlabel="x", ylabel="y", optimum=Tr
     hw, hb = history_arrays(history)
     ends = [xs.min(), xs.max()]  # the book draws each line across the data's x range
     after = t["after_epoch"]
-    lines = [("first", hw[0], hb[0], after.format(epoch=1, eq=equation(hw[0], hb[0])), FIRST_COLOR, "--", 2.2),
-             ("last", hw[-1], hb[-1], after.format(epoch=len(hw), eq=equation(hw[-1], hb[-1])), SGD_COLOR, "-", 2.2)]
+    lines = [
+        ("first", hw[0], hb[0], after.format(epoch=1, eq=equation(hw[0], hb[0])), FIRST_COLOR, "--", 2.2),
+        ("last", hw[-1], hb[-1], after.format(epoch=len(hw), eq=equation(hw[-1], hb[-1])), SGD_COLOR, "-", 2.2),
+    ]
     if optimum:
         w, b = least_squares(x, y)
         lines.append(("optimum", w, b, t["least_squares_eq"].format(eq=equation(w, b)), OPT_COLOR, ":", 1.8))
     with rc_context(lang):
-        artists = {"data": ax.scatter(xs, ys, s=10, color=DATA_COLOR, alpha=0.55, linewidths=0, label=t["data"],
-                                      zorder=1)}
+        artists = {
+            "data": ax.scatter(xs, ys, s=10, color=DATA_COLOR, alpha=0.55, linewidths=0, label=t["data"], zorder=1)
+        }
         for key, w, b, label, color, style, lw in lines:
-            (artists[key],) = ax.plot(ends, [w * ends[0] + b, w * ends[1] + b], style, color=color, lw=lw,
-                                      label=label, zorder=2)
+            (artists[key],) = ax.plot(
+                ends, [w * ends[0] + b, w * ends[1] + b], style, color=color, lw=lw, label=label, zorder=2
+            )
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_title(t["data_title"])
@@ -69,18 +74,35 @@ def draw_loss_curve(ax, history, *, best=None, lang="en"):
     with rc_context(lang):
         if log:
             ax.set_yscale("log")
-        (line,) = ax.plot(epochs, loss, "-", color=SGD_COLOR, lw=2, marker="o", ms=3,
-                          markevery=max(1, len(loss) // 25), label=t["loss_per_epoch"])
+        (line,) = ax.plot(
+            epochs,
+            loss,
+            "-",
+            color=SGD_COLOR,
+            lw=2,
+            marker="o",
+            ms=3,
+            markevery=max(1, len(loss) // 25),
+            label=t["loss_per_epoch"],
+        )
         artists = {"loss": line}
         if best is not None and (not log or best > loss.min() / 10):  # a floor decades below would squash the curve
-            artists["best"] = ax.axhline(best, ls="--", color=OPT_COLOR, lw=1.3,
-                                         label=t["best_loss"].format(loss=fmt_num(best)))
+            artists["best"] = ax.axhline(
+                best, ls="--", color=OPT_COLOR, lw=1.3, label=t["best_loss"].format(loss=fmt_num(best))
+            )
             gap = loss[-1] - best
             if not log and gap > 0.05 * (loss.max() - best):  # the gap the caption explains, when it shows
                 at = 0.62 * (len(loss) + 1)
                 ax.annotate("", (at, best), (at, loss[-1]), arrowprops=dict(arrowstyle="<->", color="#555555", lw=1))
-                ax.annotate(t["gap"].format(gap=fmt_num(gap)), (at, best + gap / 2), xytext=(6, 0),
-                            textcoords="offset points", va="center", fontsize=9, color="#555555")
+                ax.annotate(
+                    t["gap"].format(gap=fmt_num(gap)),
+                    (at, best + gap / 2),
+                    xytext=(6, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=9,
+                    color="#555555",
+                )
         ax.set_xlabel(t["epoch"])
         ax.set_ylabel(t["mean_loss"])
         ax.set_title(t["loss_title"].format(loss=fmt_num(loss[-1])))
@@ -105,16 +127,52 @@ def draw_loss_surface(ax, x, y, history, *, w0=1.0, b0=1.0, grid=240, colorbar=T
     path_w, path_b = np.concatenate([[w0], hw]), np.concatenate([[b0], hb])
     artists = draw_contours(ax, x, y, path_w, path_b, grid=grid, colorbar=colorbar, lang=lang)
     with rc_context(lang):
-        (artists["path"],) = ax.plot(path_w, path_b, "-o", color=SGD_COLOR, lw=1.6, ms=3.2, mec="white", mew=0.4,
-                                     label=t["path_epochs"], zorder=4)
-        (artists["start"],) = ax.plot([w0], [b0], "s", color="black", ms=7,
-                                      label=t["start"].format(w=fmt_num(w0), b=fmt_num(b0)), zorder=5)
-        (artists["sgd"],) = ax.plot([hw[-1]], [hb[-1]], "o", color=SGD_COLOR, ms=9, mec="black", mew=1.2,
-                                    label=t["settles"].format(w=hw[-1], b=hb[-1]), zorder=6)
-        (artists["optimum"],) = ax.plot([w_opt], [b_opt], "*", color="gold", ms=16, mec="black", mew=1.0,
-                                        label=t["least_squares_at"].format(w=w_opt, b=b_opt), zorder=6)
-        ax.annotate(t["epoch_1"], (hw[0], hb[0]), xytext=(-8, 10), textcoords="offset points", ha="right",
-                    fontsize=8.5, color=SGD_COLOR)
+        (artists["path"],) = ax.plot(
+            path_w,
+            path_b,
+            "-o",
+            color=SGD_COLOR,
+            lw=1.6,
+            ms=3.2,
+            mec="white",
+            mew=0.4,
+            label=t["path_epochs"],
+            zorder=4,
+        )
+        (artists["start"],) = ax.plot(
+            [w0], [b0], "s", color="black", ms=7, label=t["start"].format(w=fmt_num(w0), b=fmt_num(b0)), zorder=5
+        )
+        (artists["sgd"],) = ax.plot(
+            [hw[-1]],
+            [hb[-1]],
+            "o",
+            color=SGD_COLOR,
+            ms=9,
+            mec="black",
+            mew=1.2,
+            label=t["settles"].format(w=hw[-1], b=hb[-1]),
+            zorder=6,
+        )
+        (artists["optimum"],) = ax.plot(
+            [w_opt],
+            [b_opt],
+            "*",
+            color="gold",
+            ms=16,
+            mec="black",
+            mew=1.0,
+            label=t["least_squares_at"].format(w=w_opt, b=b_opt),
+            zorder=6,
+        )
+        ax.annotate(
+            t["epoch_1"],
+            (hw[0], hb[0]),
+            xytext=(-8, 10),
+            textcoords="offset points",
+            ha="right",
+            fontsize=8.5,
+            color=SGD_COLOR,
+        )
         ax.set_xlabel(t["w_axis"])
         ax.set_ylabel(t["b_axis"])
         ax.set_title(t["surface_title"])
@@ -123,8 +181,22 @@ def draw_loss_surface(ax, x, y, history, *, w0=1.0, b0=1.0, grid=240, colorbar=T
     return artists
 
 
-def plot_fit(path, x, y, history, *, w0=1.0, b0=1.0, title=None, size=(15, 4.5), dpi=100,
-             xlabel="x", ylabel="y", caption=None, lang="en"):
+def plot_fit(
+    path,
+    x,
+    y,
+    history,
+    *,
+    w0=1.0,
+    b0=1.0,
+    title=None,
+    size=(15, 4.5),
+    dpi=100,
+    xlabel="x",
+    ylabel="y",
+    caption=None,
+    lang="en",
+):
     """Save one PNG of a fit (data and lines | loss per epoch | loss surface with the path) and return path.
 
     x, y: the 1-D data the neuron was fitted on; history: its Neuron.fit(..., history=True);
@@ -149,5 +221,3 @@ def plot_fit(path, x, y, history, *, w0=1.0, b0=1.0, title=None, size=(15, 4.5),
             fig.supxlabel(caption, fontsize=9.5, color="#333333")
         fig.savefig(path, dpi=dpi)
     return path
-
-

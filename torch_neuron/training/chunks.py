@@ -18,8 +18,17 @@ from .moments import Moments
 class Chunks:
     """An iterable of (x, y) chunks, read once: each yielded checked, as tensors of one dtype on one device."""
 
-    def __init__(self, chunks: Any, others: dict[str, Any], *, dtype: torch.dtype | None = None, device: Any = None,
-                 moments: bool = False, empty_ok: bool = False, limit: int | None = None):
+    def __init__(
+        self,
+        chunks: Any,
+        others: dict[str, Any],
+        *,
+        dtype: torch.dtype | None = None,
+        device: Any = None,
+        moments: bool = False,
+        empty_ok: bool = False,
+        limit: int | None = None,
+    ):
         """others: w, b and lr, which share in the dtype's promotion. empty_ok: no samples at all is no error."""
         try:
             self._items = enumerate(iter(chunks))
@@ -44,12 +53,14 @@ class Chunks:
     def _pair(self, i: int, item: Any) -> tuple[Any, Any]:
         if torch.is_tensor(item) or not isinstance(item, (tuple, list)) or len(item) != 2:
             what = f"a tensor of shape {tuple(item.shape)}" if torch.is_tensor(item) else type(item).__name__
-            raise TypeError(f"chunks must be an iterable of (x, y) pairs: chunk {i} is {what} "
-                            "(for one chunk pass [(x, y)])")
+            raise TypeError(
+                f"chunks must be an iterable of (x, y) pairs: chunk {i} is {what} (for one chunk pass [(x, y)])"
+            )
         return item[0], item[1]
 
-    def _next_nonempty(self, others: dict[str, Any], dtype: Any,
-                       device: Any) -> tuple[int, torch.Tensor, torch.Tensor] | None:
+    def _next_nonempty(
+        self, others: dict[str, Any], dtype: Any, device: Any
+    ) -> tuple[int, torch.Tensor, torch.Tensor] | None:
         """The first chunk with samples, converted; it fixes self.dtype and self.device."""
         for i, item in self._items:
             x, y = self._pair(i, item)
@@ -85,8 +96,9 @@ class Chunks:
             shape = broadcast_shapes(x.shape[:-1], y.shape[:-1], *self.setting_shapes.values())
         except RuntimeError:
             settings_ = "".join(f", {k} {tuple(v)}" for k, v in self.setting_shapes.items())
-            raise ValueError(f"chunk {i}: the leading dims of x {tuple(x.shape)}, y {tuple(y.shape)}{settings_} "
-                             "do not broadcast") from None
+            raise ValueError(
+                f"chunk {i}: the leading dims of x {tuple(x.shape)}, y {tuple(y.shape)}{settings_} do not broadcast"
+            ) from None
         if self.shape is not None and shape != self.shape:
             raise ValueError(f"chunk {i} has neuron dims {tuple(shape)}, the chunks before {tuple(self.shape)}")
         settings.check_finite(x, f"x of chunk {i}")  # one sync per chunk: the chunks are not kept

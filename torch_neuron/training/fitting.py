@@ -41,7 +41,7 @@ class Diverged(NamedTuple):
     """One neuron that diverged: its index, lr, the epoch map's spectral radius, about when it left a sensible
     range (None when w or b overflowed without the map growing) and (w, b) after the last epoch."""
 
-    index: tuple[int, ...]
+    neuron: tuple[int, ...]
     lr: float
     radius: float
     epoch: int | None
@@ -76,21 +76,48 @@ class Options(NamedTuple):
         return self.lr.shape if torch.is_tensor(self.lr) else torch.Size()
 
 
-def check_options(w: Any, b: Any, *, epochs: Any, lr: Any, batch_size: Any, history: Any, on_divergence: Any,
-                  dtype: torch.dtype, device: torch.device) -> Options:
+def check_options(
+    w: Any,
+    b: Any,
+    *,
+    epochs: Any,
+    lr: Any,
+    batch_size: Any,
+    history: Any,
+    on_divergence: Any,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> Options:
     """The shared settings through the front door, each named in its error."""
-    return Options(settings.check_start(w, "w", dtype=dtype, device=device),
-                   settings.check_start(b, "b", dtype=dtype, device=device),
-                   settings.check_int(epochs, "epochs", 0),
-                   settings.check_lr(lr, dtype=dtype, device=device),
-                   settings.check_int(batch_size, "batch_size", 1),
-                   settings.check_flag(history, "history"),
-                   settings.check_choice(on_divergence, "on_divergence", settings.ON_DIVERGENCE))
+    return Options(
+        settings.check_start(w, "w", dtype=dtype, device=device),
+        settings.check_start(b, "b", dtype=dtype, device=device),
+        settings.check_int(epochs, "epochs", 0),
+        settings.check_lr(lr, dtype=dtype, device=device),
+        settings.check_int(batch_size, "batch_size", 1),
+        settings.check_flag(history, "history"),
+        settings.check_choice(on_divergence, "on_divergence", settings.ON_DIVERGENCE),
+    )
 
 
-def fit(x: Any, y: Any, *, w: Any = 1.0, b: Any = 1.0, epochs: int = 100, lr: Any = 1.0, batch_size: int = 1,
-        shuffle: bool = False, seed: int = 0, engine: str = "auto", history: bool = False, progress: bool = False,
-        dtype: torch.dtype | None = None, device: Any = None, on_divergence: str = "raise") -> FitResult:
+def fit(
+    x: Any,
+    y: Any,
+    *,
+    w: Any = 1.0,
+    b: Any = 1.0,
+    epochs: int = 100,
+    lr: Any = 1.0,
+    batch_size: int = 1,
+    shuffle: bool = False,
+    seed: int = 0,
+    engine: str = "auto",
+    history: bool = False,
+    progress: bool = False,
+    dtype: torch.dtype | None = None,
+    device: Any = None,
+    on_divergence: str = "raise",
+) -> FitResult:
     """Fit neurons ŷ = x·w + b by per-batch gradient descent on ½(y − ŷ)², as the book's fit does.
 
     x, y: (..., n), samples in the last dim; w, b, lr: numbers or (...). Every leading dim of any of them
@@ -105,16 +132,32 @@ def fit(x: Any, y: Any, *, w: Any = 1.0, b: Any = 1.0, epochs: int = 100, lr: An
     x = settings.as_tensor(x, "x", dtype=dtype, device=device)
     y = settings.as_tensor(y, "y", dtype=dtype, device=device)
     settings.check_data(x, y)
-    options = check_options(w, b, epochs=epochs, lr=lr, batch_size=batch_size, history=history,
-                            on_divergence=on_divergence, dtype=dtype, device=device)
-    return run_fit(x, y, options, shuffle=settings.check_flag(shuffle, "shuffle"), seed=settings.check_seed(seed),
-                   engine=settings.check_choice(engine, "engine", settings.ENGINE_NAMES),
-                   progress=settings.check_flag(progress, "progress"))
+    options = check_options(
+        w,
+        b,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        history=history,
+        on_divergence=on_divergence,
+        dtype=dtype,
+        device=device,
+    )
+    return run_fit(
+        x,
+        y,
+        options,
+        shuffle=settings.check_flag(shuffle, "shuffle"),
+        seed=settings.check_seed(seed),
+        engine=settings.check_choice(engine, "engine", settings.ENGINE_NAMES),
+        progress=settings.check_flag(progress, "progress"),
+    )
 
 
 @torch.no_grad()
-def run_fit(x: torch.Tensor, y: torch.Tensor, o: Options, *, shuffle: bool, seed: int, engine: str,
-            progress: bool) -> FitResult:
+def run_fit(
+    x: torch.Tensor, y: torch.Tensor, o: Options, *, shuffle: bool, seed: int, engine: str, progress: bool
+) -> FitResult:
     """fit for arguments through the front door (fit's and Neuron.fit's path): the engine, then the checks.
 
     The data's finiteness is checked only when the result is not finite: every sample enters every epoch,
@@ -130,9 +173,18 @@ def run_fit(x: torch.Tensor, y: torch.Tensor, o: Options, *, shuffle: bool, seed
     else:
         bar = progress_bar(o.epochs, progress)
         try:
-            w, b, trajectory, radius = run(x, y, w, b, epochs=o.epochs, lr=o.lr, batch_size=o.batch_size,
-                                           orders=engines.Orders(x.shape[-1], o.epochs, shuffle, seed), progress=bar,
-                                           history=o.history)
+            w, b, trajectory, radius = run(
+                x,
+                y,
+                w,
+                b,
+                epochs=o.epochs,
+                lr=o.lr,
+                batch_size=o.batch_size,
+                orders=engines.Orders(x.shape[-1], o.epochs, shuffle, seed),
+                progress=bar,
+                history=o.history,
+            )
         finally:
             bar.close()
         w, b, trajectory = check_result(w, b, trajectory, radius, o, data=(x, y))
@@ -148,8 +200,14 @@ def neuron_shape(**shapes: tuple[int, ...]) -> torch.Size:
         raise ValueError(f"the neuron dims do not broadcast: {shown}") from None
 
 
-def check_result(w: torch.Tensor, b: torch.Tensor, trajectory: Any, radius: torch.Tensor, o: Options,
-                 data: tuple[torch.Tensor, ...] = ()) -> tuple[torch.Tensor, torch.Tensor, Any]:
+def check_result(
+    w: torch.Tensor,
+    b: torch.Tensor,
+    trajectory: Any,
+    radius: torch.Tensor,
+    o: Options,
+    data: tuple[torch.Tensor, ...] = (),
+) -> tuple[torch.Tensor, torch.Tensor, Any]:
     """(w, b, trajectory) if every neuron converged; else TrainingDiverged, or NaN for those neurons ('nan').
 
     A neuron diverges when its epoch map grows (spectral radius above 1 beyond rounding), whether or not
@@ -173,8 +231,9 @@ def check_result(w: torch.Tensor, b: torch.Tensor, trajectory: Any, radius: torc
     raise TrainingDiverged(divergence_message(neurons, total, bad.dim() > 0, o.epochs), neurons, total)
 
 
-def diverged_neurons(bad: torch.Tensor, radius: torch.Tensor, w: torch.Tensor, b: torch.Tensor,
-                     o: Options, shown: int = 5) -> tuple[tuple[Diverged, ...], int]:
+def diverged_neurons(
+    bad: torch.Tensor, radius: torch.Tensor, w: torch.Tensor, b: torch.Tensor, o: Options, shown: int = 5
+) -> tuple[tuple[Diverged, ...], int]:
     """The first `shown` neurons that diverged, and how many did."""
     lr = torch.as_tensor(o.lr).expand(bad.shape)
     radius = radius.expand(bad.shape)
@@ -193,19 +252,32 @@ def divergence_message(neurons: tuple[Diverged, ...], total: int, sweep: bool, e
     """Which neurons diverged, at which lr, how fast, and about when (w, b) left any sensible range."""
     shown = []
     for d in neurons:
-        growth = (f"each epoch multiplies the distance from where (w, b) would settle by up to {d.radius:.3g}, "
-                  f"so they were {GROWTH:.0e} times that far by about epoch {d.epoch}" if d.epoch is not None
-                  else "w or b became inf or NaN")
-        neuron = f"neuron {d.index} " if sweep else ""
+        growth = (
+            f"each epoch multiplies the distance from where (w, b) would settle by up to {d.radius:.3g}, "
+            f"so they were {GROWTH:.0e} times that far by about epoch {d.epoch}"
+            if d.epoch is not None
+            else "w or b became inf or NaN"
+        )
+        neuron = f"neuron {d.neuron} " if sweep else ""
         shown.append(f"{neuron}at lr={d.lr:g}: {growth}; after {epochs} epochs w = {d.w:.3g}, b = {d.b:.3g}")
     more = f" (and {total - len(neurons)} more)" if total > len(neurons) else ""
     head = f"{total} of the neurons diverged; on_divergence='nan' returns the others. " if sweep else ""
     return f"training diverged: {head}{'; '.join(shown)}{more}. Try a smaller lr (the old w and b are kept)"
 
 
-def fit_chunks(chunks: Any, *, w: Any = 1.0, b: Any = 1.0, epochs: int = 100, lr: Any = 1.0, batch_size: int = 1,
-               history: bool = False, dtype: torch.dtype | None = None, device: Any = None,
-               on_divergence: str = "raise") -> FitResult:
+def fit_chunks(
+    chunks: Any,
+    *,
+    w: Any = 1.0,
+    b: Any = 1.0,
+    epochs: int = 100,
+    lr: Any = 1.0,
+    batch_size: int = 1,
+    history: bool = False,
+    dtype: torch.dtype | None = None,
+    device: Any = None,
+    on_divergence: str = "raise",
+) -> FitResult:
     """Fit on data that arrives in pieces (a DataLoader, any iterable of (x, y)), read once, in order.
 
     The same result as `fit` on the whole data (engine 'scan', no shuffle), without concatenating it.
@@ -215,8 +287,17 @@ def fit_chunks(chunks: Any, *, w: Any = 1.0, b: Any = 1.0, epochs: int = 100, lr
     """
     with torch.no_grad():
         reader = Chunks(chunks, dict(w=w, b=b, lr=lr), dtype=dtype, device=device, moments=history)
-        o = check_options(w, b, epochs=epochs, lr=lr, batch_size=batch_size, history=history,
-                          on_divergence=on_divergence, dtype=reader.dtype, device=reader.device)
+        o = check_options(
+            w,
+            b,
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            history=history,
+            on_divergence=on_divergence,
+            dtype=reader.dtype,
+            device=reader.device,
+        )
         reader.setting_shapes = dict(w=o.w.shape, b=o.b.shape, lr=o.lr_shape)
         M = engines.scan.chunk_maps(reader, o.lr, o.batch_size)
         shape = neuron_shape(data=M.shape[:-2], w=o.w.shape, b=o.b.shape, lr=o.lr_shape)

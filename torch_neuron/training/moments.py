@@ -31,21 +31,35 @@ class Moments(NamedTuple):
         dx = x - mx
         if shift is None:
             sxx = (dx * dx).sum(-1, keepdim=True)
-            w0 = torch.where(sxx > 0, (dx * (y - y.mean(-1, keepdim=True))).sum(-1, keepdim=True) / sxx.clamp_min(
-                torch.finfo(torch.float64).tiny), 0)
+            w0 = torch.where(
+                sxx > 0,
+                (dx * (y - y.mean(-1, keepdim=True))).sum(-1, keepdim=True)
+                / sxx.clamp_min(torch.finfo(torch.float64).tiny),
+                0,
+            )
             b0 = y.mean(-1, keepdim=True) - w0 * mx
         else:
             w0, b0 = shift.w0, shift.b0
         e = y - (w0 * x + b0)
         me = e.mean(-1, keepdim=True)
         de = e - me
-        return cls(x.shape[-1], w0, b0, mx, me, *((u * v).sum(-1, keepdim=True) for u, v in ((dx, dx), (dx, de), (de, de))))
+        return cls(
+            x.shape[-1], w0, b0, mx, me, *((u * v).sum(-1, keepdim=True) for u, v in ((dx, dx), (dx, de), (de, de)))
+        )
 
     def shifted(self, w0: torch.Tensor, b0: torch.Tensor) -> "Moments":
         """The same data's moments about another line: e' = e + (w₀ − w₀')·x + (b₀ − b₀')."""
         dw, db = self.w0 - w0, self.b0 - b0
-        return Moments(self.n, w0, b0, self.mx, self.me + dw * self.mx + db, self.sxx, self.sxe + dw * self.sxx,
-                       self.see + 2 * dw * self.sxe + dw * dw * self.sxx)
+        return Moments(
+            self.n,
+            w0,
+            b0,
+            self.mx,
+            self.me + dw * self.mx + db,
+            self.sxx,
+            self.sxe + dw * self.sxx,
+            self.see + 2 * dw * self.sxe + dw * dw * self.sxx,
+        )
 
     def merge(self, other: "Moments") -> "Moments":
         """The moments of both pieces (other brought to this shift first), by Chan's parallel update."""
@@ -53,9 +67,16 @@ class Moments(NamedTuple):
             other = other.shifted(self.w0, self.b0)
         n = self.n + other.n
         dx, de, f = other.mx - self.mx, other.me - self.me, self.n * other.n / n
-        return Moments(n, self.w0, self.b0, self.mx + dx * (other.n / n), self.me + de * (other.n / n),
-                       self.sxx + other.sxx + dx * dx * f, self.sxe + other.sxe + dx * de * f,
-                       self.see + other.see + de * de * f)
+        return Moments(
+            n,
+            self.w0,
+            self.b0,
+            self.mx + dx * (other.n / n),
+            self.me + de * (other.n / n),
+            self.sxx + other.sxx + dx * dx * f,
+            self.sxe + other.sxe + dx * de * f,
+            self.see + other.see + de * de * f,
+        )
 
     def loss(self, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """Mean ½(y − (x·w + b))² for (w, b) (..., k), in w's dtype: ½[(dw·x̄ + db − ē)² + var(x)·(dw − ŝ)² + r].

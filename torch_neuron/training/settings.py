@@ -44,8 +44,9 @@ def _probe(value: Any, name: str) -> tuple[torch.dtype, int] | None:
         try:
             t = torch.as_tensor(value)
         except (TypeError, ValueError, RuntimeError, OverflowError):
-            raise TypeError(f"{name} must hold numbers only: a list of numbers, or nested lists of equal length") \
-                from None
+            raise TypeError(
+                f"{name} must hold numbers only: a list of numbers, or nested lists of equal length"
+            ) from None
         dtype, dims = t.dtype, t.dim()
     elif isinstance(value, numbers.Number):
         raise TypeError(f"{name} must hold real numbers, not {type(value).__name__} ({value!r})")
@@ -80,9 +81,11 @@ def fit_dtype(named: dict[str, Any], dtype: Any = None) -> torch.dtype:
         return check_dtype(dtype) if dtype is not None else torch.get_default_dtype()
     if dtype is not None:
         return check_dtype(dtype)
-    groups = ([p[0] for p in probes.values() if p is not None and p[1]],
-              [p[0] for p in probes.values() if p is not None and not p[1]],
-              [torch.get_default_dtype() for p in probes.values() if p is None])  # Python numbers
+    groups = (
+        [p[0] for p in probes.values() if p is not None and p[1]],
+        [p[0] for p in probes.values() if p is not None and not p[1]],
+        [torch.get_default_dtype() for p in probes.values() if p is None],
+    )  # Python numbers
     top = max(_category(d) for g in groups for d in g)
     # the first group holding a value of the top category decides, among its values of that category
     members = next([d for d in g if _category(d) == top] for g in groups if any(_category(d) == top for d in g))
@@ -90,8 +93,10 @@ def fit_dtype(named: dict[str, Any], dtype: Any = None) -> torch.dtype:
     if not promoted.is_floating_point:
         return torch.get_default_dtype()
     if promoted not in FLOAT_DTYPES:
-        raise TypeError(f"the data are {promoted}: fits run in torch.float32 or torch.float64 (half precision "
-                        "cannot hold the fit's sums); pass dtype=torch.float32")
+        raise TypeError(
+            f"the data are {promoted}: fits run in torch.float32 or torch.float64 (half precision "
+            "cannot hold the fit's sums); pass dtype=torch.float32"
+        )
     return promoted
 
 
@@ -150,12 +155,21 @@ def check_finite(t: torch.Tensor, name: str) -> None:
 def check_layout(t: torch.Tensor, name: str) -> None:
     """Samples live in the last dim: refuse PyTorch's (batch, 1) column, which would read as one-sample neurons."""
     if t.dim() >= 2 and t.shape[-1] == 1 and t.numel() > 1:
-        raise ValueError(f"{name} has shape {tuple(t.shape)}: samples live in the last dim, so this would fit "
-                         f"{t.numel()} neurons of one sample each; for one neuron pass {name}.squeeze(-1)")
+        raise ValueError(
+            f"{name} has shape {tuple(t.shape)}: samples live in the last dim, so this would fit "
+            f"{t.numel()} neurons of one sample each; for one neuron pass {name}.squeeze(-1)"
+        )
 
 
-def check_data(x: torch.Tensor, y: torch.Tensor, *, one_dim: bool = False, empty_ok: bool = False,
-               layout: bool = True, where: str = "") -> None:
+def check_data(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    one_dim: bool = False,
+    empty_ok: bool = False,
+    layout: bool = True,
+    where: str = "",
+) -> None:
     """x, y (..., n): at least 1-D, the same n (≥ 1 unless empty_ok), leading dims that broadcast.
 
     layout: refuse the (batch, 1) layout (check_layout); a chunk after the first that fixed the neuron
@@ -165,8 +179,9 @@ def check_data(x: torch.Tensor, y: torch.Tensor, *, one_dim: bool = False, empty
         raise ValueError(f"x and y{where} need at least one dimension (the samples)")
     if one_dim and (x.dim() != 1 or y.dim() != 1):
         hint = "; a (batch, 1) column is x.squeeze(-1)" if x.dim() == 2 and x.shape[-1] == 1 else ""
-        raise ValueError(f"x and y{where} must be 1-D (one value per sample), "
-                         f"got shapes {tuple(x.shape)} and {tuple(y.shape)}{hint}")
+        raise ValueError(
+            f"x and y{where} must be 1-D (one value per sample), got shapes {tuple(x.shape)} and {tuple(y.shape)}{hint}"
+        )
     if layout:
         check_layout(x, f"x{where}")
         check_layout(y, f"y{where}")
@@ -177,8 +192,9 @@ def check_data(x: torch.Tensor, y: torch.Tensor, *, one_dim: bool = False, empty
     try:
         broadcast_shapes(x.shape[:-1], y.shape[:-1])
     except RuntimeError:
-        raise ValueError(f"the leading dims of x {tuple(x.shape)} and y {tuple(y.shape)}{where} "
-                         "do not broadcast") from None
+        raise ValueError(
+            f"the leading dims of x {tuple(x.shape)} and y {tuple(y.shape)}{where} do not broadcast"
+        ) from None
 
 
 def check_int(value: Any, name: str, low: int, high: float = math.inf) -> int:

@@ -1,0 +1,439 @@
+"""CSV files of numbers streamed through Arrow's C++ parser: a few blocks at a time, on several threads.
+
+The file is read in blocks of whole records (BLOCK_BYTES, cut after a line end that is outside quotes),
+so memory is per block, not per file. Each block goes to pyarrow.csv.read_csv on a thread of its own
+(several in flight), which parses only the two columns asked for, as float64. A block is Arrow's only
+when Arrow must read it as Python's csv module does: its quotes all open and close fields where the
+excel dialect puts them (then counting quotes finds the line ends inside cells), and Arrow returns a
+finite number for every cell. Any other block (a stray quote, a blank row of spaces, a bad cell) is
+read by csv_text with Python's csv module and float(), which returns the same numbers or names the
+line and the column at fault. Knowing each block's byte offset is what lets an error name its line and
+lets each rank of a sharded fit parse only its own byte range (csv_split.py).
+"""
+
+import concurrent.futures
+import itertools
+import os
+import stat
+import sys
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from . import csv_text as text
+from .columns import float64s, pick
+
+BLOCK_BYTES = 4 << 20  # ~100,000 rows of two numbers; Arrow parses one block per thread
+MAX_RECORD = 64 << 20  # a record this long is refused: a quote that never closes would otherwise read the file
+THREADS = max(2, min(8, pa.cpu_count()))
+
+
+class Part(NamedTuple):
+    """A byte range [start, end) of the file's records (end None: to the end of the file)."""
+
+    start: int
+    end: int | None = None
+
+
+class CsvFile:
+    """A CSV file with a header row: its column names, delimiter and encoding, and its records read by blocks.
+
+    path '-' reads standard input (once, as any pipe). encoding None: UTF-8, or what a byte-order mark says.
+    delimiter None: sniffed from the header (one of , ; tab |), and `sniffed` says so.
+    """
+
+    def __init__(self, path, *, encoding: str | None = None, delimiter: str | None = None):
+        self.path = path if path == "-" else os.fspath(path)
+        self.display = "<stdin>" if path == "-" else self.path
+        self.stats = dict(bytes_read=0, bytes_scanned=0, arrow_blocks=0, python_blocks=0, count_blocks=0)
+        self.sniffed = delimiter is None
+        self._once = None  # a pipe or standard input: the stream after the header, read once
+        raw = sys.stdin.buffer if path == "-" else open(self.path, "rb", buffering=0)
+        try:
+            self.regular = path != "-" and stat.S_ISREG(os.fstat(raw.fileno()).st_mode)
+            head = _Reader(raw)
+            first = head.read(4)
+            self.encoding, skip = text.encoding_of(encoding, first)
+            head.pending = first[skip:]
+            if text.ascii_compatible(self.encoding):  # its bytes split as they are: only cells are decoded
+                self.text_encoding, stream, base = self.encoding, head, skip
+            else:  # UTF-16 and the like: read as UTF-8, in one pass from the start
+                self.text_encoding, stream, base = "utf-8", _Reader(_Transcoded(_Reader(raw, first), self.encoding)), 0
+            self.seekable = self.regular and text.ascii_compatible(self.encoding)
+            data, (names, used, lines, self.delimiter, _) = self._header(stream, delimiter)
+            self.start, self.start_line = base + used, lines + 1
+            if not self.regular:
+                self._once = _Reader(stream, data[used:])
+        finally:
+            if self._once is None and path != "-":
+                raw.close()
+        self.names = names
+        self.size = os.path.getsize(self.path) if self.seekable else None
+
+    def _header(self, stream, delimiter):
+        delimiter = None if delimiter is None else text.check_delimiter(delimiter)
+        data = b""
+        while True:
+            more = _read_text(stream, max(len(data), 1 << 16), self.display, self.encoding)
+            data += more
+            try:
+                found = text.header(data, final=not more, encoding=self.text_encoding, delimiter=delimiter)
+            except text.RowError as e:
+                raise ValueError(f"{self.display}, line {e.line + 1}: {e.message}") from None
+            if found is not None:
+                break
+            if len(data) > MAX_RECORD:
+                raise ValueError(f"{self.display}: no header row in the first {MAX_RECORD >> 20} MB")
+        names, used, first = found[0], found[1], found[4]
+        where = f"{self.display}, line {first + 1}"
+        if not names:
+            raise ValueError(f"{self.display}: the file is empty: a header row and data rows are needed")
+        if any(text.undecodable(n) for n in names):
+            raise ValueError(f"{where}: {text.not_text(data[:used], self.encoding)}")
+        if any("\x00" in n for n in names):
+            raise ValueError(
+                f"{where}: the header holds NUL bytes: not a text CSV file, or UTF-16 text "
+                "without a byte-order mark (try --encoding utf-16-le)"
+            )
+        if all(_is_number(n) for n in names):
+            raise ValueError(
+                f"{self.display}: the first row must be a header of column names, got numbers: {found[3].join(names)}"
+            )
+        return data, found
+
+    def columns(self, columns: Sequence, roles: Sequence[str] = ("x", "y")) -> list:
+        """Indices of columns given by header name or index: distinct, unambiguous, there."""
+        return pick(self.names, columns, self.display, roles)
+
+    def describe(self) -> str:
+        """How the file is read, in words: 'csv, ';'-separated (sniffed), cp949'."""
+        return f"csv, {self.delimiter!r}-separated{' (sniffed)' if self.sniffed else ''}, {self.encoding}"
+
+    def chunks(
+        self, indices: Sequence[int], part: Part | None = None, *, block_bytes: int | None = None
+    ) -> Iterator[tuple]:
+        """The values of the columns `indices` in the records of `part` (default: all), a block at a time.
+
+        Each chunk is a tuple of float64 arrays, one per column. Any cell that is not a finite number, and
+        any row that is not CSV, is a ValueError naming the file, the line and the column.
+        """
+        yield from self._run(part, indices, block_bytes, counting=False)
+
+    def count_rows(self, part: Part | None = None, *, block_bytes: int | None = None) -> int:
+        """The number of rows chunks() yields from part (if it reads them all): lines counted, records parsed only
+        in blocks with quotes or a row that may be blank."""
+        return sum(len(values[0]) for values in self._run(part, [0], block_bytes, counting=True))
+
+    def _run(self, part, indices, block_bytes, counting):
+        """The values of the blocks of part, a chunk per THREADS blocks parsed side by side."""
+        part = part or Part(self.start)
+        if part.end is not None and part.end <= part.start:
+            return
+        pool = concurrent.futures.ThreadPoolExecutor(THREADS)
+        pending, line = [], self.start_line if part.start == self.start else None
+        try:
+            tasks = self._tasks(part, indices, counting, block_bytes or BLOCK_BYTES, pool)
+            for offset, task in itertools.chain(tasks, [(None, None)]):
+                if task is not None:
+                    pending.append((offset, task))
+                    if len(pending) < THREADS:
+                        continue
+                # every thread's block parsed before any is handed on: the consumer's torch ops then have the
+                # cores to themselves (parsing beside them oversubscribes the cores and slows both, a lot)
+                concurrent.futures.wait([t for _, t in pending])
+                done = []
+                for offset_, task_ in pending:
+                    values, line = self._result(offset_, task_, line)
+                    done.append(values)
+                pending = []
+                values = (
+                    tuple(
+                        np.concatenate([d[k] for d in done]) if len(done) > 1 else done[0][k]
+                        for k in range(len(done[0]))
+                    )
+                    if done
+                    else ()
+                )
+                if done and len(values[0]):
+                    yield values
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def read(self, indices: Sequence[int], part: Part | None = None) -> tuple:
+        """Every value of the columns `indices` in `part`, in memory: a tuple of float64 arrays."""
+        parts = list(self.chunks(indices, part))
+        return tuple(np.concatenate([p[k] for p in parts]) if parts else np.empty(0) for k in range(len(indices)))
+
+    def open(self, part: Part):
+        """(binary stream at part.start, bytes to read or None)."""
+        if self.seekable:
+            f = open(self.path, "rb", buffering=0)
+            f.seek(part.start)
+            return _Reader(f), None if part.end is None else part.end - part.start
+        if not self.regular:
+            if self._once is None:
+                raise ValueError(
+                    f"{self.display} can be read once only: for a fit that reads the data twice, give a file"
+                )
+            stream, self._once = self._once, None
+            return stream, None
+        stream = _Reader(_Transcoded(_Reader(open(self.path, "rb", buffering=0)), self.encoding))
+        _read_text(stream, self.start, self.display, self.encoding)  # past the header
+        return stream, None
+
+    def _tasks(self, part, indices, counting, block_bytes, pool):
+        """(offset, future of (values, lines, how)) of each block of whole records, in order."""
+        stream, left = self.open(part)
+        try:
+            carry, offset, delim = b"", part.start, ord(self.delimiter)
+            while True:
+                want = block_bytes if left is None else min(block_bytes, left)
+                new = _read_text(stream, want, self.display, self.encoding) if want else b""
+                self.stats["bytes_read"] += len(new)
+                left = None if left is None else left - len(new)
+                final = not new or left == 0
+                data = carry + new if carry else new
+                if not data:
+                    return
+                cut = _cut(data, delim, final)
+                if cut is None:  # quotes where the excel dialect puts none: Python finds the records
+                    task, used = self._python_now(data, indices, final, counting)
+                else:
+                    used, task = cut, None
+                    if cut:
+                        task = pool.submit(
+                            self._count if counting else self._parse,
+                            memoryview(data)[:cut],
+                            indices,
+                            b'"' in data[:cut],
+                        )
+                if task is not None:
+                    yield offset, task
+                    if task.done() and task.exception() is not None:
+                        return
+                if final and used == len(data):
+                    return
+                carry, offset = data[used:], offset + used
+                if len(carry) > MAX_RECORD:
+                    at = f", line {self._line_at(offset, None)}" if self.seekable else f", byte {offset}"
+                    raise ValueError(
+                        f"{self.display}{at}: a record longer than {MAX_RECORD >> 20} MB: is a quote left open?"
+                    )
+                if final:  # what is left cannot be cut: Python reads it
+                    yield offset, self._python_now(carry, indices, True, counting)[0]
+                    return
+        finally:
+            stream.close()
+
+    def _python_now(self, data, indices, final, counting):
+        """A done future of Python's reading of data's whole records (None if none is whole yet), and their bytes."""
+        task = concurrent.futures.Future()
+        options = dict(final=final, encoding=self.text_encoding, delimiter=self.delimiter)
+        try:
+            if counting:
+                rows, used, lines = text.count(data, **options)
+                values = (np.empty(rows),)
+            else:
+                found, used, lines = text.values(data, indices, self.names, **options)
+                values = tuple(found.T)
+        except text.RowError as e:
+            task.set_exception(e)
+            return task, len(data)
+        task.set_result((values, lines, "python"))
+        return (task if used else None), used
+
+    def _parse(self, data, indices, quoted):
+        """(values, lines, how) of a block of whole records: Arrow's reading when it equals Python's, else Python's."""
+        lines = None if self.seekable else count_lines(data)
+        columns = _arrow(data, indices, len(self.names), self.delimiter, quoted)
+        if columns is not None:
+            return columns, lines, "arrow"
+        values, _, _ = text.values(
+            bytes(data), indices, self.names, final=True, encoding=self.text_encoding, delimiter=self.delimiter
+        )
+        return tuple(values.T), lines, "python"
+
+    def _count(self, data, indices, quoted):
+        """(columns as long as the block has rows, lines, how): lines where no row can be blank, else parsed."""
+        if not quoted:
+            a = np.frombuffer(data, np.uint8)
+            starts = np.concatenate(([0], _ends(a, True)))
+            starts = starts[starts < len(a)]
+            if not np.isin(a[starts], _blank_start(self.delimiter)).any():
+                return (np.empty(len(starts)),), None if self.seekable else count_lines(data), "count"
+        rows, _, lines = text.count(bytes(data), final=True, encoding=self.text_encoding, delimiter=self.delimiter)
+        return (np.empty(rows),), lines, "python"
+
+    def _result(self, offset, task, line):
+        """A block's values, or its error naming the file's line; and the line after the block (if counted)."""
+        try:
+            values, lines, how = task.result()
+        except text.RowError as e:
+            at = self._line_at(offset, line) + e.line
+            sep = ", " if e.message.startswith("column ") else ": "
+            raise ValueError(f"{self.display}, line {at}{sep}{e.message}") from None
+        self.stats[f"{how}_blocks"] += 1
+        return values, None if line is None or lines is None else line + lines
+
+    def _line_at(self, offset, line):
+        """The line number of the record at byte `offset`: counted already, or from the file (errors only)."""
+        if line is not None or not self.seekable:
+            return line if line is not None else 0
+        count, prev_cr = 0, False
+        with open(self.path, "rb") as f:
+            f.seek(self.start)
+            left = offset - self.start
+            while left > 0:
+                block = f.read(min(left, 16 << 20))
+                if not block:
+                    break
+                count += count_lines(block) - (prev_cr and block[:1] == b"\n")
+                prev_cr, left = block.endswith(b"\r"), left - len(block)
+        return self.start_line + count
+
+
+def _blank_start(delimiter):
+    """Bytes a blank row (cells of spaces only) may begin with: whitespace, the delimiter, a quote, non-ASCII."""
+    return np.array(sorted({*range(9, 14), *range(28, 33), ord(delimiter), 34, *range(128, 256)}), np.uint8)
+
+
+def count_lines(data) -> int:
+    """The line ends in data: LF, CRLF and lone CR, each once."""
+    a = np.frombuffer(data, np.uint8)
+    lf, cr = int(np.count_nonzero(a == 10)), a == 13
+    crs = int(np.count_nonzero(cr))
+    return lf + crs - int(np.count_nonzero(cr[:-1] & (a[1:] == 10))) if crs else lf
+
+
+def _arrow(data, indices, fields, delimiter, quoted):
+    """Arrow's values of the columns `indices` of a block, or None where Python must read it instead."""
+    names = [f"c{i}" for i in range(fields)]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=len(data) + 1, use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=quoted, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={names[i]: pa.float64() for i in indices},
+                include_columns=[names[i] for i in indices],
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowException:  # a bad cell or a row of another length: Python names it
+        return None
+    columns = []
+    for k in range(len(indices)):
+        column = table.column(k)
+        parts = [float64s(c) for c in column.chunks]
+        v = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0)
+        if column.null_count or not np.isfinite(v).all():
+            return None
+        columns.append(v)
+    return tuple(columns)
+
+
+def _ends(a, final):
+    """Positions just after each line end of a (a uint8 array); a CR at the very end counts only if final."""
+    lf = a == 10
+    cr = a == 13
+    cr[:-1] &= ~lf[1:]
+    if not final and len(a):
+        cr[-1] = False
+    return np.flatnonzero(lf | cr) + 1
+
+
+def _cut(data, delim, final):
+    """Where the last whole record of data ends (0: none yet; final: all of it); None when its quotes are not
+    where the excel dialect puts them, so that counting them could not tell which line ends are inside cells."""
+    if b'"' not in data:
+        if final:
+            return len(data)
+        lf = data.rfind(b"\n")
+        cr = data.rfind(b"\r", 0, len(data) - 1)  # a CR at the very end may have its LF still to come
+        return max(lf, cr) + 1
+    a = np.frombuffer(data, np.uint8)
+    q = np.flatnonzero(a == 34)
+    if final:
+        return len(data) if len(q) % 2 == 0 and _quotes_ok(a, q, delim) else None
+    ends = _ends(a, final)
+    if not len(ends):
+        return 0
+    if not _quotes_ok(a, q[q < ends[-1]], delim):
+        return None
+    outside = ends[np.searchsorted(q, ends - 1) % 2 == 0]  # an even number of quotes before: not in a cell
+    return int(outside[-1]) if len(outside) else 0
+
+
+def _quotes_ok(a, q, delim):
+    """Whether the quotes at q (the first of them opening a field) each open a field at its start or close one at its
+    end, '""' inside a quoted field included: as Python's csv module reads quotes, so that counting them is exact."""
+    bound = np.array([delim, 10, 13, 34], np.uint8)
+    opens, closes = q[0::2], q[1::2]
+    ok_open = (opens == 0) | np.isin(a[np.maximum(opens - 1, 0)], bound)
+    ok_close = (closes + 1 >= len(a)) | np.isin(a[np.minimum(closes + 1, len(a) - 1)], bound)
+    return bool(ok_open.all() and ok_close.all())
+
+
+def _is_number(cell):
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_text(stream, n, display, encoding):
+    """stream.read(n), with a file that does not decode (UTF-16 and the like) as a one-line error."""
+    try:
+        return stream.read(n)
+    except UnicodeError:
+        raise ValueError(f"{display}: not {encoding} text ({text.encoding_hint(b'', encoding)})") from None
+
+
+class _Reader:
+    """read(n): n bytes (fewer only at the end), after any pushed back; from any binary stream."""
+
+    def __init__(self, stream, pending=b""):
+        self.stream, self.pending = stream, pending
+
+    def read(self, n):
+        parts, size = [self.pending[:n]], min(n, len(self.pending))
+        self.pending = self.pending[n:]
+        while size < n:
+            more = self.stream.read(n - size)
+            if not more:
+                break
+            parts.append(more)
+            size += len(more)
+        out = b"".join(parts)
+        if len(out) > n:  # a transcoding stream may return more than asked for
+            out, self.pending = out[:n], out[n:]
+        return out
+
+    def close(self):
+        if self.stream is not sys.stdin.buffer and hasattr(self.stream, "close"):
+            self.stream.close()
+
+
+class _Transcoded:
+    """A binary stream of text in `encoding`, read as UTF-8 bytes (bytes that do not decode stay as they were)."""
+
+    def __init__(self, raw, encoding):
+        import codecs
+
+        self.raw, self.decoder, self.done = raw, codecs.getincrementaldecoder(encoding)("surrogateescape"), False
+
+    def read(self, n):
+        if self.done:
+            return b""
+        chunk = self.raw.read(max(n // 2, 1 << 16))
+        self.done = not chunk
+        return self.decoder.decode(chunk, final=self.done).encode("utf-8", "surrogateescape")
+
+    def close(self):
+        self.raw.close()
