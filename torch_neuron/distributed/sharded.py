@@ -10,7 +10,6 @@ sample moves. With shuffle each epoch has one global order, the one-process fit'
 same seed): every sample moves to the rank that holds its place in that order (all_to_all_single).
 """
 
-import itertools
 import math
 import zlib
 
@@ -23,6 +22,7 @@ from ..training.chunks import Chunks
 from ..training.fitting import FitResult, History, check_options, check_result, neuron_shape
 from ..training.moments import Moments
 from .group import ERRORS, Comm, traffic
+from .shards import MOMENTS, cuts, exchange, identity, merged, moments_row, shard_maps
 
 MAX_DIMS = 16  # neuron dims sent in the agreement, so that a rank without samples learns them
 
@@ -88,15 +88,15 @@ def fit(
         raise ValueError(f"every rank's shard is empty ({comm.world} ranks): nothing to fit")
     lo, n = sum(counts[: comm.rank]), sum(counts)
     if not shuffle:
-        pieces = _pieces([(x, y)], s, lo, counts[comm.rank], n, lambda: shape)
+        pieces = shard_maps([(x, y)], s, lo, counts[comm.rank], n, lambda: shape)
     else:  # every epoch: this rank's places in that epoch's order, filled with their samples, then their maps
         orders = engines.Orders(n, s.epochs, True, seed)
         pieces = [
-            _pieces([_exchange(comm, x, y, orders.perm(e), counts)], s, lo, counts[comm.rank], n, lambda: shape)
+            shard_maps([exchange(comm, x, y, orders.perm(e), counts)], s, lo, counts[comm.rank], n, lambda: shape)
             for e in range(s.epochs)
         ]
         pieces = torch.stack(pieces, -4) if pieces else torch.zeros(*shape, 0, 3, 3, 3, dtype=dtype, device=device)
-    moments = _moments(Moments.of(x, y), shape) if history and x.shape[-1] else None
+    moments = moments_row(Moments.of(x, y), shape) if history and x.shape[-1] else None
     return _finish(comm, pieces, moments, counts, s, shape)
 
 
@@ -143,7 +143,7 @@ def fit_chunks(
     lo, total = (sum(counts[: comm.rank]), sum(counts)) if placed else (0, None)
     error, pieces = None, None
     try:
-        pieces = _pieces(reader, s, lo, n if placed else None, total, lambda: reader.shape)
+        pieces = shard_maps(reader, s, lo, n if placed else None, total, lambda: reader.shape)
         if n is not None and reader.count != n:
             raise ValueError(f"the chunks held {reader.count} samples, not n={n}")
     except (ValueError, TypeError, OSError) as e:  # bad data or an unreadable file; anything else is a bug
@@ -152,8 +152,8 @@ def fit_chunks(
     if shape is None:
         raise ValueError(f"the chunks of every rank ({comm.world} ranks) held no samples: nothing to fit")
     if pieces is None:
-        pieces = _pieces([], s, 0, 0, 1, lambda: shape)
-    moments = _moments(reader.moments, shape) if history and reader.count else None
+        pieces = shard_maps([], s, 0, 0, 1, lambda: shape)
+    moments = moments_row(reader.moments, shape) if history and reader.count else None
     return _finish(comm, pieces.expand(*shape, 3, 3, 3), moments, counts, s, shape)
 
 
@@ -203,92 +203,6 @@ def _check_shard(x, y):
     settings.check_finite(y, "y")
 
 
-def _pieces(chunks, s, lo, count, n, shape):
-    """(head Mₚ − I, map of the whole batches, tail Mₚ − I) of this rank's shard → (..., 3, 3, 3).
-
-    The shard is [lo, lo + count) of n samples, read from chunks in one pass; count and n are None
-    when no batch straddles shards (batch size 1). shape(): the neuron dims, asked once the chunks are read.
-    With no samples, the identity and no pieces: never an empty tensor (gloo aborts on those).
-    """
-    m, lr = s.batch_size, s.lr
-    h, t = _cuts(lo, lo + count, n, m) if count else (0, count)
-    head, tail, pos = [], [], 0
-
-    def body():  # the samples in [h, t), streamed; the few before and after are kept aside
-        nonlocal pos
-        for xc, yc in chunks:
-            k = xc.shape[-1]
-            a, z = min(max(h - pos, 0), k), k if t is None else min(max(t - pos, 0), k)
-            if a:
-                head.append((xc[..., :a], yc[..., :a]))
-            if z > a:
-                yield xc[..., a:z], yc[..., a:z]
-            if z < k:
-                tail.append((xc[..., z:], yc[..., z:]))
-            pos += k
-
-    stream = body()
-    first = next(stream, None)
-    M = scan.chunk_maps(itertools.chain([first], stream), lr, m) if first is not None else None
-    if M is None and not head and not tail and shape() is None:
-        return None  # fit_chunks without samples here: the agreement tells this rank the neuron dims
-    eye = _eye(s).expand(*shape(), 3, 3)
-    start = lo // m * m
-    parts = (
-        _piece(head, lr, min(start + m, n) - start, eye) if head else torch.zeros_like(eye),
-        M.expand_as(eye) if M is not None else eye,
-        _piece(tail, lr, min(lo + t + m, n) - (lo + t), eye) if tail else torch.zeros_like(eye),
-    )
-    return torch.stack(parts, -3)
-
-
-def _piece(parts, lr, size, eye):
-    """Mₚ − I for the samples of a batch of `size` that lie on this rank: their one step at lr·k/size."""
-    x, y = (torch.cat(v, -1) for v in zip(*parts))
-    k = x.shape[-1]
-    return scan.epoch_map(x, y, lr * (k / size), k).expand_as(eye) - eye
-
-
-def _cuts(lo, hi, n, m):
-    """Cut points (h, t) of the shard [lo, hi) of n samples in batches of m, counted from lo.
-
-    [:h] ends a batch begun on an earlier rank, [h:t] holds whole batches, [t:] begins a batch that
-    ends on a later rank.
-    """
-    h = lo if lo % m == 0 else min(hi, lo // m * m + m)
-    s = (hi - 1) // m * m  # where the batch of the last sample begins
-    t = s if hi > h and min(s + m, n) > hi else hi
-    return h - lo, t - lo
-
-
-_MOMENTS = 7  # numbers per neuron in Moments.flat()
-
-
-def _moments(m, shape):
-    """A shard's Moments as one float64 tensor (..., 7) of the neuron shape, for the gather."""
-    return m.flat().expand(*shape, _MOMENTS)
-
-
-def _exchange(comm, x, y, perm, counts):
-    """This rank's places [lo, hi) of an epoch's order, filled with their samples wherever they were → (x, y)."""
-    ends = torch.tensor(counts).cumsum(0)
-    hi = int(ends[comm.rank])
-    lo = hi - counts[comm.rank]
-    where = torch.empty_like(perm)
-    where[perm] = torch.arange(len(perm))  # the place of each sample in the order
-    mine = where[lo:hi]
-    send = torch.bincount(torch.searchsorted(ends, mine, right=True), minlength=comm.world)
-    source = torch.searchsorted(ends, perm[lo:hi], right=True)  # the rank that holds each place's sample
-    recv = torch.bincount(source, minlength=comm.world)
-    kx, ky = math.prod(x.shape[:-1]), math.prod(y.shape[:-1])
-    # one row per sample, sorted by place, so grouped by the rank that takes it
-    rows = torch.cat((x.reshape(kx, x.shape[-1]), y.reshape(ky, y.shape[-1])), 0).T[mine.argsort().to(x.device)]
-    got = comm.all_to_all(rows, recv.tolist(), send.tolist())
-    placed = torch.empty_like(got)
-    placed[source.argsort(stable=True).to(x.device)] = got  # rows arrive by source, each group in place order
-    return placed[:, :kx].T.reshape(x.shape), placed[:, kx:].T.reshape(y.shape)
-
-
 def _agree_on(comm, error, count, key, shape, code=0):
     """Every rank's count, the neuron shape of those that sent one, and every rank's `code`, once all are well.
 
@@ -336,15 +250,15 @@ def _finish(comm, pieces, moments, counts, s, shape):
     # moments are float64 (moments.py): with them the payload is float64, and float32 maps pass through exactly
     payload = pieces.reshape(-1) if moments is None else torch.cat((pieces.reshape(-1).double(), moments.reshape(-1)))
     if s.history and moments is None:  # no samples here: a rank's payloads must have one size
-        payload = torch.cat((payload, payload.new_zeros(shape.numel() * _MOMENTS)))
+        payload = torch.cat((payload, payload.new_zeros(shape.numel() * MOMENTS)))
     rows = [r.to(s.device) for r in comm.all_gather(payload)]
     k = pieces.numel()
-    eye = _eye(s)
+    eye = identity(s)
     M, open_batch, lo = None, None, 0  # open_batch: Σ(Mₚ − I) of a batch begun on an earlier rank
     for r, count in enumerate(counts):
         if count:
             head, body, tail = rows[r][:k].to(pieces.dtype).view(pieces.shape).unbind(-3)
-            h, t = _cuts(lo, lo + count, n, m)
+            h, t = cuts(lo, lo + count, n, m)
             if h:
                 open_batch = head if open_batch is None else open_batch + head
                 if min(lo // m * m + m, n) <= lo + count:  # that batch ends on this rank
@@ -364,31 +278,18 @@ def _finish(comm, pieces, moments, counts, s, shape):
     w, b, trajectory = check_result(w, b, trajectory, radius.expand(final), s.o)
     if not s.history:
         return FitResult(w, b, None)
-    total = _merged([(c, row[k:]) for c, row in zip(counts, rows) if c], shape)
+    total = merged([(c, row[k:]) for c, row in zip(counts, rows) if c], shape)
     return FitResult(w, b, History(*trajectory, total.loss(*trajectory)))
 
 
 def gather_moments(m, shape=(), *, device="cpu", group=None):
     """Every rank's Moments of neuron shape `shape` (m None: no samples there), merged: the same on every rank."""
-    row = torch.zeros(0 if m is None else 1, 1 + _MOMENTS * math.prod(shape), dtype=torch.float64)
+    row = torch.zeros(0 if m is None else 1, 1 + MOMENTS * math.prod(shape), dtype=torch.float64)
     if m is not None:
-        row[0, 0], row[0, 1:] = m.n, _moments(m, shape).reshape(-1)
+        row[0, 0], row[0, 1:] = m.n, moments_row(m, shape).reshape(-1)
     rows = Comm(group).gather_rows(row).to(device=device)
-    return _merged([(int(r[0]), r[1:]) for r in rows], shape) if len(rows) else None
-
-
-def _merged(parts, shape):
-    """Moments from (n, flat (..., 7) moments) of the ranks with samples, merged in rank order (same bits everywhere)."""
-    total = None
-    for count, flat in parts:
-        part = Moments.from_flat(count, flat.view(*shape, _MOMENTS))
-        total = part if total is None else total.merge(part)
-    return total
+    return merged([(int(r[0]), r[1:]) for r in rows], shape) if len(rows) else None
 
 
 def _then(M, step):
     return step if M is None else step @ M
-
-
-def _eye(s):
-    return torch.eye(3, dtype=s.dtype, device=s.device)
