@@ -164,6 +164,7 @@ def _data(args, dtype, device, in_memory, rank, world):
         seed=args.seed + rank,
         empty_ok=bool(world),
         moments=not in_memory,
+        threads=1,
     )
     if not in_memory:
         return stream.names, stream, source.describe()

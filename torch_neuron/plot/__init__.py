@@ -9,9 +9,10 @@ explore() is the live version in Jupyter or Colab: sliders that refit and redraw
 """
 
 from .animate import animate_fit, descent, draw_descent
-from .explorer import Explorer, draw_explorer, explore
+from .explorer import Explorer, draw_explorer
 from .limit_cycle import one_more_epoch, plot_limit_cycle
 from .panels import draw_data_and_lines, draw_loss_curve, draw_loss_surface, plot_fit, run_title
+from .sliders import explore
 
 __all__ = [
     "Explorer",

@@ -9,7 +9,8 @@ import torch
 import torch_neuron.functional as F
 from torch_neuron import NeuronFunction
 from torch_neuron.cli import main
-from torch_neuron.cli.selfcheck import compare, gradchecks, gradient_checks, run_checks
+from torch_neuron.cli.gradient_checks import gradchecks, gradient_checks
+from torch_neuron.cli.selfcheck import compare, run_checks
 
 CPU, F64 = torch.device("cpu"), torch.float64
 KINDS = [
