@@ -39,8 +39,8 @@ def _worker(rank, world, folder, n, epochs, repeats, module):
         call = lambda: fit(
             x,
             y,
-            1.0,
-            1.0,
+            w=1.0,
+            b=1.0,
             epochs=epochs,
             lr=1.0,
             batch_size=1,
