@@ -211,6 +211,7 @@ FAILURES = [
     ("ValueError", ["rank 2 of 3", "different lengths"]),
     ("ValueError", ["rank 2", "other settings"]),
     ("ValueError", ["rank 0 of 3", "lr must be"]),
+    ("TypeError", ["rank 1 of 3", "iterable of (x, y) pairs"]),  # fit_chunks, n a function: the error is sent
 ]
 
 
@@ -227,11 +228,14 @@ def _fits_then_failures(rank, world, cases):
         (x[rank::3], y[rank::3], dict(epochs=7 if rank == 2 else 5)),
         (x[rank::3], y[rank::3], dict(lr=0.0 if rank == 0 else 1.0)),
     ]
+    chunks = 42 if rank == 1 else [(x[rank::3], y[rank::3])]
+    calls = [lambda xs=xs, ys=ys, kw=kw: distributed.fit(xs, ys, **kw) for xs, ys, kw in bad]
+    calls.append(lambda: distributed.fit_chunks(chunks, n=lambda: 10, batch_size=2))
     out = []
-    for xs, ys, kwargs in bad:
+    for call in calls:
         start = time.monotonic()
         try:
-            distributed.fit(xs, ys, **kwargs)
+            call()
             out.append(("no error", "", 0.0))
         except Exception as e:
             out.append((type(e).__name__, str(e), time.monotonic() - start))

@@ -1,30 +1,31 @@
 """Pick a torch device by name — 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps' — and say clearly when it isn't there."""
 
 import re
+from typing import Any
 
 import torch
 
 _NAME = re.compile(r"(auto|cpu|mps|cuda)(?::(\d+))?")
 
 
-def _cuda_count():
+def _cuda_count() -> int:
     # is_available() first: it is safe without a driver; device_count() is asked only after it says yes
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-def _mps_available():
+def _mps_available() -> bool:
     # torch.backends.mps is missing from some builds, and is_available() from old ones
     mps = getattr(torch.backends, "mps", None)
     return bool(mps is not None and getattr(mps, "is_available", lambda: False)())
 
 
-def available_devices():
+def available_devices() -> list[str]:
     """The devices this machine offers, as names get_device accepts: ['cpu', 'cuda:0', …, 'mps']."""
     names = ["cpu"] + [f"cuda:{i}" for i in range(_cuda_count())]
     return names + ["mps"] if _mps_available() else names
 
 
-def get_device(name="auto", *, dtype=None):
+def get_device(name: Any = "auto", *, dtype: torch.dtype | None = None) -> torch.device:
     """The torch.device for `name`: 'auto' → CUDA if available, then Apple MPS, else CPU.
 
     An unavailable device or a malformed name raises ValueError listing what is available.

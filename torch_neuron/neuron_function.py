@@ -1,6 +1,7 @@
 """NeuronFunction: the neuron with both modes of autodiff written by hand, as a torch.autograd.Function."""
 
 from functools import reduce
+from typing import Any
 
 import torch
 
@@ -22,11 +23,11 @@ class NeuronFunction(torch.autograd.Function):
     generate_vmap_rule = True  # backward and jvp are made of plain torch ops, so vmap can batch them
 
     @staticmethod
-    def forward(x, w, b):
+    def forward(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return forpass(x, w, b)
 
     @staticmethod
-    def setup_context(ctx, inputs, output):
+    def setup_context(ctx: Any, inputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], output: torch.Tensor) -> None:
         x, w, _ = inputs
         ctx.save_for_backward(x, w)
         ctx.save_for_forward(x, w)
@@ -35,7 +36,9 @@ class NeuronFunction(torch.autograd.Function):
         ctx.set_materialize_grads(False)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(
+        ctx: Any, g: torch.Tensor | None
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
         if g is None:
             return None, None, None
         x, w = ctx.saved_tensors
@@ -46,7 +49,7 @@ class NeuronFunction(torch.autograd.Function):
         return grad_x, grad_w, grad_b
 
     @staticmethod
-    def jvp(ctx, dx, dw, db):
+    def jvp(ctx: Any, dx: torch.Tensor | None, dw: torch.Tensor | None, db: torch.Tensor | None) -> torch.Tensor:
         x, w = ctx.saved_tensors
         terms = (None if dw is None else x * dw, db, None if dx is None else w * dx)
         dy = reduce(torch.add, [t for t in terms if t is not None])  # jvp runs only when some tangent is given

@@ -1,19 +1,20 @@
 """A progress bar on stderr for long fits (tqdm when installed), or nothing."""
 
 import sys
+from typing import Any
 
 
 class Silent:
     """Stands in for a progress bar: counts nothing, prints nothing."""
 
-    def update(self, n=1):
+    def update(self, n: float = 1) -> None:
         pass
 
-    def close(self):
+    def close(self) -> None:
         pass
 
 
-def progress_bar(total, enabled, desc="fit"):
+def progress_bar(total: int, enabled: bool, desc: str = "fit") -> Any:
     """A tqdm bar over `total` epochs on stderr when enabled and tqdm is installed; else Silent()."""
     if not enabled:
         return Silent()

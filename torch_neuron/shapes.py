@@ -5,11 +5,12 @@ sympy (0.3 s at every start of the command line). A fit asks a few times, so it 
 """
 
 import itertools
+from collections.abc import Iterable
 
 import torch
 
 
-def broadcast_shapes(*shapes):
+def broadcast_shapes(*shapes: Iterable[int]) -> torch.Size:
     """The shape all of `shapes` broadcast to, as torch.Size; RuntimeError if they do not (as torch's)."""
     out = []
     for sizes in itertools.zip_longest(*(reversed(tuple(s)) for s in shapes), fillvalue=1):

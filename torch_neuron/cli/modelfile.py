@@ -7,6 +7,7 @@ import pickle
 import re
 import secrets
 import warnings
+from typing import Any
 
 import torch
 
@@ -17,7 +18,7 @@ class ModelFileError(ValueError):
     """The file is missing, unreadable, damaged, or not a Neuron's state_dict."""
 
 
-def save(neuron, path):
+def save(neuron: Neuron, path: str | os.PathLike[str]) -> None:
     """Write neuron.state_dict() to path with torch.save, atomically: a crash leaves the old file or the new one.
 
     The bytes go to a temporary file in the same folder, are fsync'ed, then os.replace'd over path
@@ -47,7 +48,7 @@ def save(neuron, path):
     _fsync_folder(folder)
 
 
-def _fsync_folder(folder):
+def _fsync_folder(folder: str) -> None:
     # makes the rename itself durable on POSIX; Windows cannot open a folder, and needs nothing here
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)
@@ -57,7 +58,7 @@ def _fsync_folder(folder):
             os.close(fd)
 
 
-def load(path, *, device=None, dtype=None):
+def load(path: str | os.PathLike[str], *, device: Any = None, dtype: torch.dtype | None = None) -> Neuron:
     """A Neuron from a file written by save: read with torch.load(weights_only=True), then checked.
 
     The file must hold exactly {'w', 'b'}, each a finite 0-dim floating tensor; anything else
@@ -83,7 +84,7 @@ def load(path, *, device=None, dtype=None):
     return neuron
 
 
-def _check_state(state, path):
+def _check_state(state: Any, path: str) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(state, dict):
         raise ModelFileError(
             f"{path}: not a Neuron's state_dict: it holds a {type(state).__name__}, not a dict of w and b"
@@ -104,7 +105,7 @@ def _check_state(state, path):
     return state["w"], state["b"]
 
 
-def _refused(error):
+def _refused(error: BaseException) -> str:
     # torch's message spans many lines; keep the part that names what was refused
     found = re.search(r"unsupported GLOBAL (\S+)", str(error))
     what = (
@@ -113,6 +114,6 @@ def _refused(error):
     return f"{what}, which weights-only loading refuses (nothing in it was run)"
 
 
-def _first_line(error):
+def _first_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__

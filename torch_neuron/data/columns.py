@@ -1,18 +1,19 @@
 """Choosing columns of a file by header name or index, with one-line errors that say what to do instead."""
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .csv_text import DELIMITERS
 
 
-def float64s(array) -> np.ndarray:
+def float64s(array: Any) -> np.ndarray:
     """A pyarrow float64 array without nulls as a NumPy view of its buffer (Arrow's to_numpy imports pandas)."""
     return np.frombuffer(array.buffers()[1], np.float64, len(array), array.offset * 8)
 
 
-def pick(names: Sequence[str], wanted: Sequence, where: str, roles: Sequence[str] = ("x", "y")) -> list:
+def pick(names: Sequence[str], wanted: Sequence[Any], where: str, roles: Sequence[str] = ("x", "y")) -> list[int]:
     """Indices of the columns `wanted` (names or indices, one per role) among `names`; distinct, unambiguous."""
     indices = [_one(names, w, where) for w in wanted]
     for a in range(len(indices)):
@@ -25,7 +26,7 @@ def pick(names: Sequence[str], wanted: Sequence, where: str, roles: Sequence[str
     return indices
 
 
-def _one(names, wanted, where):
+def _one(names: Sequence[str], wanted: Any, where: str) -> int:
     s = str(wanted).strip()
     if s in names:
         found = [i for i, n in enumerate(names) if n == s]

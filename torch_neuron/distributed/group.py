@@ -7,6 +7,8 @@ would otherwise wait for it, and if any rank failed, every rank raises that same
 
 import datetime
 import os
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -25,22 +27,22 @@ class Traffic:
     all_gather counts its input once per other rank; all_to_all_single the rows it sends to others.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.calls = self.bytes = 0
 
-    def reset(self):
+    def reset(self) -> None:
         self.calls = self.bytes = 0
 
 
 traffic = Traffic()
 
 
-def launched():
+def launched() -> bool:
     """True when torchrun (or another launcher) has set the environment of a process group."""
     return all(k in os.environ for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"))
 
 
-def init(device="cpu"):
+def init(device: Any = "cpu") -> bool:
     """Initialise the default group from torchrun's environment (gloo for CPU, NCCL for CUDA) unless one is.
 
     Returns True when it made one: the caller then ends it with torch.distributed.destroy_process_group().
@@ -62,14 +64,14 @@ def init(device="cpu"):
 class Comm:
     """A group's collectives on its backend's device (CUDA for NCCL, else the CPU), counted in `traffic`."""
 
-    def __init__(self, group=None, device="cpu"):
+    def __init__(self, group: "dist.ProcessGroup | None" = None, device: Any = "cpu") -> None:
         init(device)  # when there is no group yet: from torchrun's environment
         self.group = group
         self.rank, self.world = dist.get_rank(group), dist.get_world_size(group)
         nccl = "nccl" in str(dist.get_backend(group))
         self.device = torch.device("cuda", torch.cuda.current_device()) if nccl else torch.device("cpu")
 
-    def all_gather(self, t):
+    def all_gather(self, t: torch.Tensor) -> list[torch.Tensor]:
         """Every rank's t (one shape on all ranks, never empty: gloo aborts on those), in rank order."""
         t = t.to(self.device).contiguous()
         out = [torch.empty_like(t) for _ in range(self.world)]  # gloo: a list, not all_gather_into_tensor
@@ -78,7 +80,7 @@ class Comm:
         traffic.bytes += t.numel() * t.element_size() * (self.world - 1)
         return out
 
-    def all_to_all(self, rows, recv, send):
+    def all_to_all(self, rows: torch.Tensor, recv: list[int], send: list[int]) -> torch.Tensor:
         """Rows (k, c) out to the ranks in order, send[r] to rank r → the rows received, recv[r] from rank r."""
         device = rows.device
         rows = rows.to(self.device).contiguous()
@@ -88,7 +90,7 @@ class Comm:
         traffic.bytes += (sum(send) - send[self.rank]) * rows.shape[1] * rows.element_size()
         return out.to(device)
 
-    def agree(self, error, numbers=()):
+    def agree(self, error: BaseException | None, numbers: Sequence[int] = ()) -> list[list[int]]:
         """Every rank's `numbers` (lists of ints), once every rank knows that none failed.
 
         error: this rank's exception (one of ERRORS) or None. One all_gather carries each rank's
@@ -105,12 +107,12 @@ class Comm:
         failed = [r for r, row in enumerate(table) if row[0]]
         if failed:
             r = failed[0]
-            text = bytes(rows[r][len(head) : len(head) + table[r][1]].tolist()).decode(errors="replace")
+            said = bytes(rows[r][len(head) : len(head) + table[r][1]].tolist()).decode(errors="replace")
             also = f" (and on rank{'s' * (len(failed) > 2)} {', '.join(map(str, failed[1:]))})" if failed[1:] else ""
-            raise ERRORS[table[r][0] - 1](f"rank {r} of {self.world}: {text}{also}") from error  # this rank's cause
+            raise ERRORS[table[r][0] - 1](f"rank {r} of {self.world}: {said}{also}") from error  # this rank's cause
         return [row[2:] for row in table]
 
-    def gather_rows(self, rows):
+    def gather_rows(self, rows: torch.Tensor) -> torch.Tensor:
         """Every rank's rows (k_r, c), k_r ≥ 0, concatenated in rank order, on every rank."""
         counts = [int(c[0]) for c in self.all_gather(torch.tensor([rows.shape[0]]))]
         most = max(counts)
@@ -120,6 +122,6 @@ class Comm:
         return torch.cat([part[:c].to(rows.device) for part, c in zip(self.all_gather(padded), counts)])
 
 
-def check_all(error, group=None):
+def check_all(error: BaseException | None, group: "dist.ProcessGroup | None" = None) -> None:
     """Raise on every rank the first rank's error if any rank had one (error: this rank's, or None)."""
     Comm(group).agree(error)

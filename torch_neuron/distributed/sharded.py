@@ -12,8 +12,11 @@ same seed): every sample moves to the rank that holds its place in that order (a
 
 import math
 import zlib
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
+import torch.distributed as dist
 
 from .. import engines
 from ..engines import scan
@@ -28,22 +31,22 @@ MAX_DIMS = 16  # neuron dims sent in the agreement, so that a rank without sampl
 
 
 def fit(
-    x,
-    y,
+    x: Any,
+    y: Any,
     *,
-    w=1.0,
-    b=1.0,
-    epochs=100,
-    lr=1.0,
-    batch_size=1,
-    shuffle=False,
-    seed=0,
-    history=False,
-    dtype=None,
-    device=None,
-    on_divergence="raise",
-    group=None,
-):
+    w: Any = 1.0,
+    b: Any = 1.0,
+    epochs: int = 100,
+    lr: Any = 1.0,
+    batch_size: int = 1,
+    shuffle: bool = False,
+    seed: int = 0,
+    history: bool = False,
+    dtype: torch.dtype | None = None,
+    device: Any = None,
+    on_divergence: str = "raise",
+    group: "dist.ProcessGroup | None" = None,
+) -> FitResult:
     """Fit on data sharded over the ranks of `group` → the fit of the shards concatenated in rank order.
 
     Call it on every rank with that rank's contiguous shard x, y (..., n_r): rank 0 holds the first
@@ -84,6 +87,7 @@ def fit(
         error = e
     code = _DTYPES.index(s.dtype) + 1 if s is not None else 0
     counts, _, _ = _agree_on(comm, error, x.shape[-1] if shape is not None else 0, s.key if s else 0, shape, code)
+    assert s is not None and shape is not None  # else _agree_on raised, on every rank
     if not any(counts):
         raise ValueError(f"every rank's shard is empty ({comm.world} ranks): nothing to fit")
     lo, n = sum(counts[: comm.rank]), sum(counts)
@@ -91,30 +95,30 @@ def fit(
         pieces = shard_maps([(x, y)], s, lo, counts[comm.rank], n, lambda: shape)
     else:  # every epoch: this rank's places in that epoch's order, filled with their samples, then their maps
         orders = engines.Orders(n, s.epochs, True, seed)
-        pieces = [
-            shard_maps([exchange(comm, x, y, orders.perm(e), counts)], s, lo, counts[comm.rank], n, lambda: shape)
+        maps = [
+            shard_maps([exchange(comm, x, y, orders.perm(e), counts)], s, lo, counts[comm.rank], n, lambda: shape)  # type: ignore[arg-type]
             for e in range(s.epochs)
         ]
-        pieces = torch.stack(pieces, -4) if pieces else torch.zeros(*shape, 0, 3, 3, 3, dtype=dtype, device=device)
+        pieces = torch.stack(maps, -4) if maps else torch.zeros(*shape, 0, 3, 3, 3, dtype=dtype, device=device)
     moments = moments_row(Moments.of(x, y), shape) if history and x.shape[-1] else None
     return _finish(comm, pieces, moments, counts, s, shape)
 
 
 def fit_chunks(
-    chunks,
+    chunks: Any,
     *,
-    w=1.0,
-    b=1.0,
-    n=None,
-    epochs=100,
-    lr=1.0,
-    batch_size=1,
-    history=False,
-    dtype=None,
-    device=None,
-    on_divergence="raise",
-    group=None,
-):
+    w: Any = 1.0,
+    b: Any = 1.0,
+    n: int | Callable[[], int] | None = None,
+    epochs: int = 100,
+    lr: Any = 1.0,
+    batch_size: int = 1,
+    history: bool = False,
+    dtype: torch.dtype | None = None,
+    device: Any = None,
+    on_divergence: str = "raise",
+    group: "dist.ProcessGroup | None" = None,
+) -> FitResult:
     """fit for a shard that arrives in pieces, an iterable of (x, y) read once in order: memory per chunk.
 
     The chunks go through the pipeline of torch_neuron.fit_chunks (training/chunks.py); dtype: as given,
@@ -134,7 +138,10 @@ def fit_chunks(
     except ERRORS as e:
         error = e
     code = _DTYPES.index(reader.dtype) + 1 if reader is not None and (dtype is not None or not reader.empty) else 0
-    counts, _, agreed = _agree_on(comm, error, -1 if n is None else n, s.key if s else 0, None, code)
+    # n is still the counting function when Chunks() or n() raised: send -1, and the error, not the function
+    count = -1 if n is None or callable(n) else n
+    counts, _, agreed = _agree_on(comm, error, count, s.key if s else 0, None, code)
+    assert reader is not None and s is not None and not callable(n)  # else _agree_on raised, on every rank
     if agreed is not None and reader.dtype != agreed:  # no samples here: the dtype of the ranks with samples
         reader.dtype = agreed
         s = _Settings(w, b, epochs, lr, batch_size, agreed, reader.device, history, on_divergence)
@@ -153,7 +160,8 @@ def fit_chunks(
         raise ValueError(f"the chunks of every rank ({comm.world} ranks) held no samples: nothing to fit")
     if pieces is None:
         pieces = shard_maps([], s, 0, 0, 1, lambda: shape)
-    moments = moments_row(reader.moments, shape) if history and reader.count else None
+    # with history, every chunk with samples went into reader.moments
+    moments = moments_row(reader.moments, shape) if history and reader.count else None  # type: ignore[arg-type]
     return _finish(comm, pieces.expand(*shape, 3, 3, 3), moments, counts, s, shape)
 
 
@@ -163,7 +171,19 @@ _DTYPES = (torch.float32, torch.float64)
 class _Settings:
     """fit's settings through the checks torch_neuron.fit uses; `key` is what every rank must share."""
 
-    def __init__(self, w, b, epochs, lr, batch_size, dtype, device, history, on_divergence, *shared):
+    def __init__(
+        self,
+        w: Any,
+        b: Any,
+        epochs: Any,
+        lr: Any,
+        batch_size: Any,
+        dtype: torch.dtype,
+        device: torch.device,
+        history: Any,
+        on_divergence: Any,
+        *shared: Any,
+    ) -> None:
         self.o = check_options(
             w,
             b,
@@ -196,14 +216,16 @@ class _Settings:
         self.key = key
 
 
-def _check_shard(x, y):
+def _check_shard(x: torch.Tensor, y: torch.Tensor) -> None:
     """settings.check_data, except that a shard may be empty; and finite (checked here, before any collective)."""
     settings.check_data(x, y, empty_ok=True)
     settings.check_finite(x, "x")
     settings.check_finite(y, "y")
 
 
-def _agree_on(comm, error, count, key, shape, code=0):
+def _agree_on(
+    comm: Comm, error: BaseException | None, count: int, key: int, shape: Sequence[int] | None, code: int = 0
+) -> tuple[list[int], torch.Size | None, torch.dtype | None]:
     """Every rank's count, the neuron shape of those that sent one, and every rank's `code`, once all are well.
 
     key: a rank's settings (_Settings.key), which must match rank 0's. Any failure raises on every rank alike.
@@ -239,7 +261,9 @@ def _agree_on(comm, error, count, key, shape, code=0):
     )
 
 
-def _finish(comm, pieces, moments, counts, s, shape):
+def _finish(
+    comm: Comm, pieces: torch.Tensor, moments: torch.Tensor | None, counts: list[int], s: _Settings, shape: torch.Size
+) -> FitResult:
     """Gather every rank's pieces (and moments), compose the epoch maps in rank order, apply them to (w, b)."""
     n, m = sum(counts), s.batch_size
     final = neuron_shape(data=shape, w=s.w.shape, b=s.b.shape)
@@ -279,10 +303,14 @@ def _finish(comm, pieces, moments, counts, s, shape):
     if not s.history:
         return FitResult(w, b, None)
     total = merged([(c, row[k:]) for c, row in zip(counts, rows) if c], shape)
-    return FitResult(w, b, History(*trajectory, total.loss(*trajectory)))
+    assert total is not None  # some rank has samples (agreed on above)
+    # mypy reads *trajectory (Any) and one more argument as one too many
+    return FitResult(w, b, History(*trajectory, total.loss(*trajectory)))  # type: ignore[call-arg]
 
 
-def gather_moments(m, shape=(), *, device="cpu", group=None):
+def gather_moments(
+    m: Moments | None, shape: Sequence[int] = (), *, device: Any = "cpu", group: "dist.ProcessGroup | None" = None
+) -> Moments | None:
     """Every rank's Moments of neuron shape `shape` (m None: no samples there), merged: the same on every rank."""
     row = torch.zeros(0 if m is None else 1, 1 + MOMENTS * math.prod(shape), dtype=torch.float64)
     if m is not None:
@@ -291,5 +319,5 @@ def gather_moments(m, shape=(), *, device="cpu", group=None):
     return merged([(int(r[0]), r[1:]) for r in rows], shape) if len(rows) else None
 
 
-def _then(M, step):
+def _then(M: torch.Tensor | None, step: torch.Tensor) -> torch.Tensor:
     return step if M is None else step @ M

@@ -3,14 +3,49 @@ samples a shuffled epoch moves between ranks."""
 
 import itertools
 import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 import torch
 
 from ..engines import scan
 from ..training.moments import Moments
 
+if TYPE_CHECKING:
+    from .group import Comm
+    from .sharded import _Settings
 
-def shard_maps(chunks, s, lo, count, n, shape):
+
+@overload
+def shard_maps(
+    chunks: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    s: "_Settings",
+    lo: int,
+    count: int | None,
+    n: int | None,
+    shape: Callable[[], torch.Size],
+) -> torch.Tensor: ...
+
+
+@overload
+def shard_maps(
+    chunks: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    s: "_Settings",
+    lo: int,
+    count: int | None,
+    n: int | None,
+    shape: Callable[[], torch.Size | None],
+) -> torch.Tensor | None: ...
+
+
+def shard_maps(  # count, n, shape(): Any here, as mypy cannot see that they are ints and a shape where used
+    chunks: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    s: "_Settings",
+    lo: int,
+    count: Any,
+    n: Any,
+    shape: Callable[[], Any],
+) -> torch.Tensor | None:
     """(head Mₚ − I, map of the whole batches, tail Mₚ − I) of this rank's shard → (..., 3, 3, 3).
 
     The shard is [lo, lo + count) of n samples, read from chunks in one pass; count and n are None
@@ -21,7 +56,8 @@ def shard_maps(chunks, s, lo, count, n, shape):
     h, t = cuts(lo, lo + count, n, m) if count else (0, count)
     head, tail, pos = [], [], 0
 
-    def body():  # the samples in [h, t), streamed; the few before and after are kept aside
+    # the samples in [h, t), streamed; the few before and after are kept aside
+    def body() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         nonlocal pos
         for xc, yc in chunks:
             k = xc.shape[-1]
@@ -49,14 +85,16 @@ def shard_maps(chunks, s, lo, count, n, shape):
     return torch.stack(parts, -3)
 
 
-def _piece(parts, lr, size, eye):
+def _piece(
+    parts: list[tuple[torch.Tensor, torch.Tensor]], lr: float | torch.Tensor, size: int, eye: torch.Tensor
+) -> torch.Tensor:
     """Mₚ − I for the samples of a batch of `size` that lie on this rank: their one step at lr·k/size."""
     x, y = (torch.cat(v, -1) for v in zip(*parts))
     k = x.shape[-1]
     return scan.epoch_map(x, y, lr * (k / size), k).expand_as(eye) - eye
 
 
-def cuts(lo, hi, n, m):
+def cuts(lo: int, hi: int, n: int, m: int) -> tuple[int, int]:
     """Cut points (h, t) of the shard [lo, hi) of n samples in batches of m, counted from lo.
 
     [:h] ends a batch begun on an earlier rank, [h:t] holds whole batches, [t:] begins a batch that
@@ -68,7 +106,9 @@ def cuts(lo, hi, n, m):
     return h - lo, t - lo
 
 
-def exchange(comm, x, y, perm, counts):
+def exchange(
+    comm: "Comm", x: torch.Tensor, y: torch.Tensor, perm: torch.Tensor, counts: list[int]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """This rank's places [lo, hi) of an epoch's order, filled with their samples wherever they were → (x, y)."""
     ends = torch.tensor(counts).cumsum(0)
     hi = int(ends[comm.rank])
@@ -88,19 +128,19 @@ def exchange(comm, x, y, perm, counts):
     return placed[:, :kx].T.reshape(x.shape), placed[:, kx:].T.reshape(y.shape)
 
 
-def identity(s):
+def identity(s: "_Settings") -> torch.Tensor:
     return torch.eye(3, dtype=s.dtype, device=s.device)
 
 
 MOMENTS = 7  # numbers per neuron in Moments.flat()
 
 
-def moments_row(m, shape):
+def moments_row(m: Moments, shape: Sequence[int]) -> torch.Tensor:
     """A shard's Moments as one float64 tensor (..., 7) of the neuron shape, for the gather."""
     return m.flat().expand(*shape, MOMENTS)
 
 
-def merged(parts, shape):
+def merged(parts: Iterable[tuple[int, torch.Tensor]], shape: Sequence[int]) -> Moments | None:
     """Moments from (n, flat (..., 7) moments) of the ranks with samples, merged in rank order (same bits everywhere)."""
     total = None
     for count, flat in parts:

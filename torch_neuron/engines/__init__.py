@@ -17,7 +17,7 @@ ENGINES = {"loop": fit_loop, "autograd": fit_autograd, "scan": fit_scan}
 ENGINE_NAMES = ("auto",) + tuple(ENGINES)
 
 
-def choose_engine(engine):
+def choose_engine(engine: str) -> str:
     """The engine's name, checked: 'auto' → 'scan' (it handles every batch size, order, dtype and device)."""
     if engine == "auto":
         return "scan"
@@ -29,7 +29,7 @@ def choose_engine(engine):
 class Orders:
     """The order of the samples in each epoch: as given, or a seeded shuffle that every engine sees alike."""
 
-    def __init__(self, n, epochs, shuffle, seed):
+    def __init__(self, n: int, epochs: int, shuffle: bool, seed: int) -> None:
         self.n, self.shuffled = n, bool(shuffle)
         # one seed per epoch, drawn up front, so epoch e's order never depends on who asked before
         self.seeds = (
@@ -38,13 +38,13 @@ class Orders:
             else []
         )
 
-    def perm(self, e):
+    def perm(self, e: int) -> torch.Tensor | None:
         """Epoch e's order: a permutation of range(n) on the CPU, or None when the samples keep their order."""
         if not self.shuffled:
             return None
         return torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seeds[e]))
 
-    def apply(self, e, x, y):
+    def apply(self, e: int, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x, y (..., n) in epoch e's order."""
         perm = self.perm(e)
         if perm is None:

@@ -1,12 +1,29 @@
 """The loop again, with gradients from autograd and the step from torch.optim.SGD."""
 
+from typing import TYPE_CHECKING, Any
+
 import torch
 
 from ..functional import forpass, squared_error
 from .scan import growth
 
+if TYPE_CHECKING:
+    from . import Orders
 
-def fit_autograd(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history):
+
+def fit_autograd(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    b: torch.Tensor,
+    *,
+    epochs: int,
+    lr: float | torch.Tensor,
+    batch_size: int,
+    orders: "Orders",
+    progress: Any,
+    history: bool,
+) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None, torch.Tensor]:
     """Per-batch SGD where backward() of the mean squared error gives the gradients → (w, b, (ws, bs) or None)."""
     n = x.shape[-1]
     radius = growth(x, y, lr, batch_size, orders, epochs)

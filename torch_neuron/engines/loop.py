@@ -1,12 +1,29 @@
 """The book's loop: one `sgd_step` per (mini-)batch, in order. The bit-exact reference."""
 
+from typing import TYPE_CHECKING, Any
+
 import torch
 
 from ..functional import sgd_step
 from .scan import growth
 
+if TYPE_CHECKING:
+    from . import Orders
 
-def fit_loop(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history):
+
+def fit_loop(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    b: torch.Tensor,
+    *,
+    epochs: int,
+    lr: float | torch.Tensor,
+    batch_size: int,
+    orders: "Orders",
+    progress: Any,
+    history: bool,
+) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None, torch.Tensor]:
     """Per-batch gradient descent, epoch after epoch → (w, b, per-epoch (ws, bs) or None)."""
     n = x.shape[-1]
     ws, bs = [], []

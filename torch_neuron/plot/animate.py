@@ -7,11 +7,13 @@ finds ffmpeg. Part of torch_neuron.plot (re-exported there).
 """
 
 import os
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import torch
 
 from ..functional import sgd_step
+from ..training import History
 from .canvas import (
     OPT_COLOR,
     SGD_COLOR,
@@ -41,7 +43,9 @@ class Descent(NamedTuple):
     step: torch.Tensor
 
 
-def descent(x, y, history, *, w0=1.0, b0=1.0, lr=1.0, batch_size=1):
+def descent(
+    x: Any, y: Any, history: History, *, w0: float = 1.0, b0: float = 1.0, lr: float = 1.0, batch_size: int = 1
+) -> Descent:
     """The Descent of a fit: its first epoch redone step by step with sgd_step, then its history.
 
     history must be of a fit in order (no shuffle) from (w0, b0) with this lr and batch_size: the step-by-step
@@ -70,7 +74,7 @@ def descent(x, y, history, *, w0=1.0, b0=1.0, lr=1.0, batch_size=1):
     return Descent(torch.cat([torch.stack(ws), hw[1:]]), torch.cat([torch.stack(bs), hb[1:]]), epoch, step)
 
 
-def frame_indices(path, *, first=36, later=24, hold=6):
+def frame_indices(path: Descent, *, first: int = 36, later: int = 24, hold: int = 6) -> list[int]:
     """Which points of the path the frames show, in order: the first steps one by one, then spaced steps
     to the end of epoch 1, then epochs spaced geometrically (early epochs move most); each end held `hold` frames.
     """
@@ -87,7 +91,17 @@ def frame_indices(path, *, first=36, later=24, hold=6):
     return frames + [len(path.w) - 1] * hold
 
 
-def draw_descent(fig, x, y, path, *, batch_size=1, xlabel="x", ylabel="y", lang="en"):
+def draw_descent(
+    fig: Any,
+    x: Any,
+    y: Any,
+    path: Descent,
+    *,
+    batch_size: int = 1,
+    xlabel: str = "x",
+    ylabel: str = "y",
+    lang: str = "en",
+) -> tuple[Callable[[int], tuple[Any, ...]], dict[str, Any]]:
     """Draw the still parts on fig (data | loss contours) and return (update, artists).
 
     update(i) shows the path up to point i: the line ŷ = w_i·x + b_i, the batch just used (in epoch 1),
@@ -158,7 +172,7 @@ def draw_descent(fig, x, y, path, *, batch_size=1, xlabel="x", ylabel="y", lang=
     n_steps, n_epochs = int(path.step.max()), int(path.epoch[-1])
     head = t["anim_title"].format(what=what)
 
-    def update(i):
+    def update(i: int) -> tuple[Any, ...]:
         w, b, epoch, step = pw[i], pb[i], int(path.epoch[i]), int(path.step[i])
         line.set_ydata(w * ends + b)
         line_label.set_text(t["line_now"].format(eq=equation(w, b)))
@@ -213,22 +227,22 @@ def animation_writer(path: Any, fps: int = 6) -> Any:
 
 
 def animate_fit(
-    path,
-    x,
-    y,
-    history,
+    path: Any,
+    x: Any,
+    y: Any,
+    history: History,
     *,
-    w0=1.0,
-    b0=1.0,
-    lr=1.0,
-    batch_size=1,
-    xlabel="x",
-    ylabel="y",
-    size=(11, 4.6),
-    dpi=72,
-    fps=6,
-    lang="en",
-):
+    w0: float = 1.0,
+    b0: float = 1.0,
+    lr: float = 1.0,
+    batch_size: int = 1,
+    xlabel: str = "x",
+    ylabel: str = "y",
+    size: tuple[float, float] = (11, 4.6),
+    dpi: float = 72,
+    fps: int = 6,
+    lang: str = "en",
+) -> Any:
     """Save an animation of the fit's descent and return path: step by step through epoch 1, then by epoch.
 
     x, y: the 1-D data; history: Neuron.fit(..., history=True) of a fit in order from (w0, b0) with this lr

@@ -9,6 +9,8 @@ matplotlib.rc_context only, so the caller's settings are the same before and aft
 import contextlib
 import importlib.util
 import os
+from collections.abc import Iterator
+from typing import Any
 
 LANGS = ("en", "ko")
 FONT_PACKAGE, FONT_FILE, FONT_NAME = "koreanize_matplotlib", "NanumGothic.ttf", "NanumGothic"
@@ -18,14 +20,14 @@ MISSING_KO = (
 )
 
 
-def check_lang(lang):
+def check_lang(lang: str) -> str:
     """lang itself, if it is one of LANGS; otherwise a ValueError naming the choices."""
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {', '.join(map(repr, LANGS))}, got {lang!r}")
     return lang
 
 
-def korean_font_path():
+def korean_font_path() -> str:
     """The path of NanumGothic.ttf from the installed extra, or an ImportError naming the extra to install."""
     spec = importlib.util.find_spec(FONT_PACKAGE)  # finds the package without running it
     for folder in (spec and spec.submodule_search_locations) or ():
@@ -35,7 +37,7 @@ def korean_font_path():
     raise ImportError(MISSING_KO)
 
 
-def _register(path):
+def _register(path: str) -> None:
     # addfont makes the file findable by name; it touches the font list, not rcParams
     from matplotlib import font_manager
 
@@ -44,7 +46,7 @@ def _register(path):
 
 
 @contextlib.contextmanager
-def rc_context(lang="en"):
+def rc_context(lang: str = "en") -> Iterator[None]:
     """matplotlib.rc_context with the font for lang: draw and save a figure inside it.
 
     ko: NanumGothic first, then DejaVu Sans for the few signs NanumGothic lacks (−, ŷ), so no glyph
@@ -63,7 +65,7 @@ def rc_context(lang="en"):
         yield
 
 
-def set_font(artist, lang):
+def set_font(artist: Any, lang: str) -> None:
     """Give every text already on artist (an Axes, a Figure) the font for lang; 'en' changes nothing.
 
     A text's font is fixed when the text is made, so an Axes made outside rc_context('ko') would

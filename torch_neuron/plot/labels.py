@@ -163,6 +163,6 @@ KO = {
 WORDS = {"en": EN, "ko": KO}
 
 
-def words(lang="en"):
+def words(lang: str = "en") -> dict[str, str]:
     """The templates for lang ('en' or 'ko')."""
     return WORDS[check_lang(lang)]

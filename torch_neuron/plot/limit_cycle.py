@@ -3,8 +3,11 @@
 Part of torch_neuron.plot (re-exported there); the same conventions: Agg figures, no pyplot, lang 'en' or 'ko'.
 """
 
+from typing import Any
+
 import torch
 
+from ..training import History
 from .canvas import (
     DATA_COLOR,
     OPT_COLOR,
@@ -20,7 +23,7 @@ from .fonts import rc_context
 from .labels import words
 
 
-def one_more_epoch(x, y, history, *, lr=1.0):
+def one_more_epoch(x: Any, y: Any, history: History, *, lr: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """(w, b) after each sample of one more per-sample epoch from the fit's end: shape (n + 1,) each, start first.
 
     The book's update (functional.sgd_step on one sample at a time, in order): where a fixed step lands
@@ -40,8 +43,19 @@ def one_more_epoch(x, y, history, *, lr=1.0):
 
 
 def plot_limit_cycle(
-    path, x, y, history, *, lr=1.0, last=3, size=(13, 4.8), dpi=100, xlabel="x", ylabel="y", lang="en"
-):
+    path: Any,
+    x: Any,
+    y: Any,
+    history: History,
+    *,
+    lr: float = 1.0,
+    last: int = 3,
+    size: tuple[float, float] = (13, 4.8),
+    dpi: float = 100,
+    xlabel: str = "x",
+    ylabel: str = "y",
+    lang: str = "en",
+) -> Any:
     """Save a PNG of one more epoch, sample by sample: (w, b) on its cycle | the lines after the last samples.
 
     For a fit by the book's per-sample steps in order (batch_size=1, no shuffle) with this lr; last ≤ 5.

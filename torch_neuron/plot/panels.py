@@ -1,5 +1,8 @@
 """The fit's three panels (data and lines, loss per epoch, path on the loss surface) and plot_fit, which draws them."""
 
+from typing import Any
+
+from ..training import History
 from .canvas import (
     DATA_COLOR,
     FIRST_COLOR,
@@ -20,12 +23,22 @@ from .fonts import rc_context, set_font
 from .labels import words
 
 
-def run_title(xname, yname, epochs, lr, batch_size, *, lang="en"):
+def run_title(xname: str, yname: str, epochs: int, lr: float, batch_size: int, *, lang: str = "en") -> str:
     """The title of a run's picture: 'y ≈ w·x + b: 100 epochs, lr 1, batch 1' (in Korean for lang='ko')."""
     return words(lang)["run_title"].format(x=xname, y=yname, epochs=epochs, lr=lr, batch=batch_size)
 
 
-def draw_data_and_lines(ax, x, y, history, *, xlabel="x", ylabel="y", optimum=True, lang="en"):
+def draw_data_and_lines(
+    ax: Any,
+    x: Any,
+    y: Any,
+    history: History,
+    *,
+    xlabel: str = "x",
+    ylabel: str = "y",
+    optimum: bool = True,
+    lang: str = "en",
+) -> dict[str, Any]:
     """Panel 1: the samples as dots and the line ŷ = w·x + b after the first epoch and after the last.
 
     optimum: also draw the least-squares line (dotted) for comparison. Returns the artists by name.
@@ -60,7 +73,7 @@ def draw_data_and_lines(ax, x, y, history, *, xlabel="x", ylabel="y", optimum=Tr
     return artists
 
 
-def draw_loss_curve(ax, history, *, best=None, lang="en"):
+def draw_loss_curve(ax: Any, history: History, *, best: float | None = None, lang: str = "en") -> dict[str, Any]:
     """Panel 2: the mean loss after each epoch (history.loss), on a log y axis when it spans over a decade.
 
     best: the least-squares loss, drawn as the dashed floor no fit can go below. Returns the artists by name.
@@ -112,7 +125,18 @@ def draw_loss_curve(ax, history, *, best=None, lang="en"):
     return artists
 
 
-def draw_loss_surface(ax, x, y, history, *, w0=1.0, b0=1.0, grid=240, colorbar=True, lang="en"):
+def draw_loss_surface(
+    ax: Any,
+    x: Any,
+    y: Any,
+    history: History,
+    *,
+    w0: float = 1.0,
+    b0: float = 1.0,
+    grid: int = 240,
+    colorbar: bool = True,
+    lang: str = "en",
+) -> dict[str, Any]:
     """Panel 3: contours of the mean loss L(w, b) and the path of (w, b) epoch by epoch from (w0, b0).
 
     Marks the start, the point per-sample SGD settles on (the last epoch) and the least-squares optimum;
@@ -182,21 +206,21 @@ def draw_loss_surface(ax, x, y, history, *, w0=1.0, b0=1.0, grid=240, colorbar=T
 
 
 def plot_fit(
-    path,
-    x,
-    y,
-    history,
+    path: Any,
+    x: Any,
+    y: Any,
+    history: History,
     *,
-    w0=1.0,
-    b0=1.0,
-    title=None,
-    size=(15, 4.5),
-    dpi=100,
-    xlabel="x",
-    ylabel="y",
-    caption=None,
-    lang="en",
-):
+    w0: float = 1.0,
+    b0: float = 1.0,
+    title: str | None = None,
+    size: tuple[float, float] = (15, 4.5),
+    dpi: float = 100,
+    xlabel: str = "x",
+    ylabel: str = "y",
+    caption: str | None = None,
+    lang: str = "en",
+) -> Any:
     """Save one PNG of a fit (data and lines | loss per epoch | loss surface with the path) and return path.
 
     x, y: the 1-D data the neuron was fitted on; history: its Neuron.fit(..., history=True);

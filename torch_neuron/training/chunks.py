@@ -34,7 +34,8 @@ class Chunks:
             self._items = enumerate(iter(chunks))
         except TypeError:
             raise TypeError(f"chunks must be an iterable of (x, y) pairs, not {type(chunks).__name__}") from None
-        self.count, self.shape, self.limit = 0, None, limit
+        self.count, self.limit = 0, limit
+        self.shape: torch.Size | None = None
         self.setting_shapes: dict[str, tuple[int, ...]] = {}  # w, b and lr: their neuron dims, once checked
         self.moments: Moments | None = None
         self._keep_moments = moments
