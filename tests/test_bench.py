@@ -66,7 +66,7 @@ def test_every_cpu_target_names_cases_the_benchmark_times():
     ids = [c.id for c in bench.cases(bench.QUICK, ["cpu"])]
     assert len(ids) == len(set(ids))
     cpu = [t for t in bench.TARGETS if t.case.endswith("@cpu")]
-    assert len(cpu) == 6
+    assert len(cpu) == 7
     for t in cpu:
         assert t.case in ids and (t.baseline is None or t.baseline in ids), t
 
@@ -191,7 +191,7 @@ def test_a_quick_run_times_every_case_and_judges_every_target(tmp_path):
         assert rows["dist/2proc@cpu"]["result"] == pytest.approx(rows["dist/1proc@cpu"]["result"], rel=1e-9)
 
     assert {t["status"] for t in report["targets"]} <= STATUSES
-    assert len(report["targets"]) == 6 + ("cuda" in report["devices"])
+    assert len(report["targets"]) == 7 + ("cuda" in report["devices"])
     memory = report["memory"]
     assert [m["n"] for m in memory["runs"]] == list(bench.QUICK.memory_n)
     assert all(m["rise_bytes"] > 0 for m in memory["runs"])

@@ -182,18 +182,39 @@ def calls(cpu, monkeypatch):
     return made
 
 
-def test_the_scan_uses_the_kernel_unless_told_eager(calls, monkeypatch):
+def test_the_scan_uses_the_kernel_where_it_pays_or_where_told(calls, monkeypatch):
+    """auto: where samples × neurons × maps would cost the eager path about as long as loading the kernel."""
     import torch_neuron as tn
 
     x, y = random_data(0, 3, 50)
-    for choice, used in (("numba", True), ("eager", False), ("auto", True)):  # auto: the kernel is loaded here
+    cases = [
+        ("numba", 1, True),
+        ("eager", 1, False),
+        ("eager", 10**9, False),
+        ("auto", 1, False),
+        ("auto", 10**9, True),
+    ]
+    for choice, maps, used in cases:
         monkeypatch.setenv("TORCH_NEURON_KERNEL", choice)
         calls.clear()
-        M = scan.epoch_map(x, y, 0.5, 2)
-        r = tn.fit(x, y, lr=0.5, batch_size=2, epochs=3)
-        assert bool(calls) == used, choice
+        M = scan.epoch_map(x, y, 0.5, 2, maps=maps)
+        assert bool(calls) == used, (choice, maps)
         assert_maps(M, torch_path(x, y, 0.5, 2), 1e-12)
-        assert r.w.shape == (3,)
+    monkeypatch.setenv("TORCH_NEURON_KERNEL", "numba")
+    calls.clear()
+    assert tn.fit(x, y, lr=0.5, batch_size=2, epochs=3).w.shape == (3,) and calls
+
+
+def test_by_default_a_small_fit_is_the_same_bits_whether_the_kernel_is_loaded_or_not(cpu, monkeypatch):
+    """The choice depends on the problem, not on what the process ran before."""
+    import torch_neuron as tn
+
+    x, y = random_data(5, 300)
+    monkeypatch.delenv("TORCH_NEURON_KERNEL", raising=False)
+    auto = tn.fit(x, y, epochs=30)
+    monkeypatch.setenv("TORCH_NEURON_KERNEL", "eager")
+    eager = tn.fit(x, y, epochs=30)
+    assert torch.equal(auto.w, eager.w) and torch.equal(auto.b, eager.b)
 
 
 def test_the_kernel_stays_out_of_autograd_vmap_and_other_dtypes(calls, monkeypatch):
@@ -300,10 +321,11 @@ def test_the_power_and_spectral_radius_kernels_are_the_torch_ops(cpu, epochs, dt
 
 
 def test_the_scan_takes_the_power_from_the_kernel_with_history_or_without(calls, monkeypatch):
-    """repeat_map and spectral_radius run in the kernel once it is loaded, so asking for a history changes nothing."""
+    """With TORCH_NEURON_KERNEL=numba repeat_map and spectral_radius run in the kernel, history or not: asking for
+    a history changes nothing."""
     import torch_neuron as tn
 
-    monkeypatch.setenv("TORCH_NEURON_KERNEL", "auto")
+    monkeypatch.setenv("TORCH_NEURON_KERNEL", "numba")
     x, y = random_data(4, 2, 300)
     plain, with_history = (tn.fit(x, y, lr=0.8, epochs=50, history=h) for h in (False, True))
     assert len(calls) == 2

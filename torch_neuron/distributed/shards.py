@@ -132,7 +132,7 @@ def identity(s: "_Settings") -> torch.Tensor:
     return torch.eye(3, dtype=s.dtype, device=s.device)
 
 
-MOMENTS = 7  # numbers per neuron in Moments.flat()
+MOMENTS = 5  # numbers per neuron in Moments.flat()
 
 
 def moments_row(m: Moments, shape: Sequence[int]) -> torch.Tensor:

@@ -4,15 +4,15 @@ The same maps as scan.epoch_map (tests hold the two equal). A step θ ← θ −
 runs on the three columns of M = [[A, c], [0, 0, 1]] at once (column k starts at e_k; only the third carries
 y): with batch size 1 the sample itself, else from the batch's means: A = I − lr·[[x²̄, x̄], [x̄, 1]], c = lr·(xy̅, ȳ).
 
-The work is cut into chains of BLOCK consecutive samples (whole batches) of one neuron, each run in order
-from I, LANES of them in lockstep (one SIMD lane each); each neuron's chain maps are then composed in order
-as a tree. Not one long chain: ~1M contracting steps in a row drive the entries into subnormal numbers, tens
-of times slower. A chain of BLOCK steps from I stays far above them whatever the data, and the tree makes
-only O(log) compositions of the long, tiny products.
+The work is cut into chains of ≤ BLOCK consecutive samples (whole batches) of one neuron, each run in order
+from I, LANES in lockstep (a SIMD lane each); then each neuron's chain maps are composed in order as a tree.
+Not one long chain: ~1M contracting steps in a row drive the entries into subnormal numbers, which many CPUs
+(Intel's) handle tens of times slower (this Zen 4 does not: one chain of 1M ran as fast at lr = 1 as at 1e-7);
+BLOCK steps from I stay far above them whatever the data, and a tree makes only O(log) compositions.
 
 cache=True keeps the compiled code in __pycache__ beside this file; where that is not writable (a read-only
 install) Numba uses its user-wide cache ($XDG_CACHE_HOME/numba, else ~/.cache/numba); NUMBA_CACHE_DIR, when
-set, comes first. Where none is writable Numba refuses cache=True, and _jit compiles in each process instead.
+set, comes first. With none writable Numba refuses cache=True, and _jit compiles in each process instead.
 """
 
 import os
@@ -145,14 +145,8 @@ def _chains(x, y, lr, off, xs, ys, n, m, blen, g, P):
 @_jit()
 def _then(f, s):
     """The 2×3 map [A | c] f (row-major), then s: the entries of s @ f, as a tuple."""
-    return (
-        s[0] * f[0] + s[1] * f[3],
-        s[0] * f[1] + s[1] * f[4],
-        s[0] * f[2] + s[1] * f[5] + s[2],
-        s[3] * f[0] + s[4] * f[3],
-        s[3] * f[1] + s[4] * f[4],
-        s[3] * f[2] + s[4] * f[5] + s[5],
-    )
+    top = (s[0] * f[0] + s[1] * f[3], s[0] * f[1] + s[1] * f[4], s[0] * f[2] + s[1] * f[5] + s[2])
+    return top + (s[3] * f[0] + s[4] * f[3], s[3] * f[1] + s[4] * f[4], s[3] * f[2] + s[4] * f[5] + s[5])
 
 
 @_jit()
@@ -192,34 +186,34 @@ def _parallel(x, y, lr, geo, xs, ys, n, m, blen, chains, out):
         _fold(P, r, out)
 
 
-def epoch_map(x: torch.Tensor, y: torch.Tensor, lr: "float | torch.Tensor", batch_size: int) -> torch.Tensor:
+def epoch_map(x: torch.Tensor, y: torch.Tensor, lr: float | torch.Tensor, batch_size: int) -> torch.Tensor:
     """scan.epoch_map, compiled: x, y (..., n) float32 or float64 on the CPU, lr a float or (...) → (..., 3, 3)."""
-    if torch.is_tensor(lr) or x.dim() > 1 or y.dim() > 1:
-        lead = broadcast_shapes(x.shape[:-1], y.shape[:-1], lr.shape if torch.is_tensor(lr) else ())
+    n, dtype = x.shape[-1], NUMPY[x.dtype]
+    lr_t = lr.detach().to(x.dtype) if torch.is_tensor(lr) else None
+    if lr_t is None and x.dim() == y.dim() == 1:
+        lead, geo = torch.Size(), _ONE  # one neuron: no strides to work out (the book's fit, a µs counts)
     else:
-        lead = torch.Size()
-    n, rows, dtype = x.shape[-1], lead.numel(), NUMPY[x.dtype]
-    out = np.empty((rows, 3, 3), dtype)
-    if rows:
-        dims = [(x.shape[:-1], x.stride()[:-1]), (y.shape[:-1], y.stride()[:-1])]
-        if torch.is_tensor(lr):
-            lr = lr.detach().to(x.dtype)
-            dims.append((lr.shape, lr.stride()))
+        lead = broadcast_shapes(x.shape[:-1], y.shape[:-1], () if lr_t is None else lr_t.shape)
         geo = np.zeros((4, len(lead)), np.int64)  # neuron sizes, then x's, y's, lr's strides (0 where broadcast)
         geo[0] = lead
-        for k, (shape, stride) in enumerate(dims, 1):
+        dims = (x.shape[:-1], x.stride()[:-1]), (y.shape[:-1], y.stride()[:-1])
+        for k, (shape, stride) in enumerate(dims + (() if lr_t is None else ((lr_t.shape, lr_t.stride()),)), 1):
             for d in range(1, len(shape) + 1):
                 geo[k, -d] = stride[-d] if shape[-d] > 1 else 0
+    rows = lead.numel()
+    out = np.empty((rows, 3, 3), dtype)
+    if rows:
         m, batches = batch_size, -(-n // batch_size)
         # chains of at most BLOCK samples (whole batches) and at least LANES of them, spread evenly; never
         # depending on the other neurons, so that a neuron's map is the same bits alone or among many
         per = -(-batches // max(-(-batches // max(1, BLOCK // m)), min(batches, LANES)))
         chains, blen = -(-batches // per), per * m
-        lr = _flat(lr) if torch.is_tensor(lr) else np.full(1, lr, dtype)  # type: ignore[assignment]
-        args = _flat(x), _flat(y), lr, geo, x.stride(-1), y.stride(-1), n, m, blen, chains, out
+        rates = np.full(1, lr, dtype) if lr_t is None else _flat(lr_t)
+        args = _flat(x), _flat(y), rates, geo, x.stride(-1), y.stride(-1), n, m, blen, chains, out
         if rows * n >= PARALLEL and chains * rows > LANES and not _forked and _lock.acquire(blocking=False):
             try:
-                numba.set_num_threads(min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+                threads = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+                numba.set_num_threads(threads)
                 _parallel(*args)
             finally:
                 _lock.release()
@@ -232,12 +226,9 @@ def epoch_map(x: torch.Tensor, y: torch.Tensor, lr: "float | torch.Tensor", batc
 def _power(M, w, b, epochs, wo, bo):
     """(w, b) of each row after M[r] applied `epochs` times (repeated squaring) → wo, bo."""
     for r in range(M.shape[0]):
-        one, zero = M[r, 2, 2], M[r, 2, 0]  # 1 and 0 in the maps' dtype
-        p, q, e = (
-            (one, zero, zero, zero, one, zero),
-            (M[r, 0, 0], M[r, 0, 1], M[r, 0, 2], M[r, 1, 0], M[r, 1, 1], M[r, 1, 2]),
-            epochs,
-        )
+        one, zero, e = M[r, 2, 2], M[r, 2, 0], epochs  # 1 and 0 in the maps' dtype
+        p = (one, zero, zero, zero, one, zero)
+        q = (M[r, 0, 0], M[r, 0, 1], M[r, 0, 2]) + (M[r, 1, 0], M[r, 1, 1], M[r, 1, 2])
         while e:
             if e & 1:
                 p = _then(p, q)
@@ -283,8 +274,7 @@ def _flat(t):
     return t.as_strided((1 + sum((s - 1) * st for s, st in zip(t.shape, t.stride())),), (1,)).numpy()
 
 
-_lock = threading.Lock()  # one parallel launch at a time: Numba's workqueue threading layer aborts on concurrent ones
-_forked: list[
-    bool
-] = []  # non-empty in a forked child: Numba's OpenMP threading layer kills one that starts a parallel region
+_ONE = np.zeros((4, 0), np.int64)  # the neuron dims of one neuron: none
+_lock = threading.Lock()  # one parallel launch at a time: Numba's workqueue layer aborts on concurrent ones
+_forked: list = []  # non-empty in a forked child: Numba's OpenMP layer kills one that starts a parallel region
 os.register_at_fork(after_in_child=lambda: _forked.append(True))

@@ -13,7 +13,6 @@ kernel instead (fused.py), which restates the per-sample map; on the CPU, a comp
 """
 
 import os
-import sys
 
 import torch
 
@@ -98,7 +97,7 @@ def repeat_map(M, w, b, *, epochs, history):
     The last (w, b) comes from the matrix power whether or not the history is asked for, so asking for it
     never changes the answer; the history's last entry is that same (w, b).
     """
-    compiled = _loaded_kernel(M, w, b) if M.shape[:-2] == w.shape == b.shape else None
+    compiled = _forced_kernel(M, w, b) if M.shape[:-2] == w.shape == b.shape else None
     if compiled is not None:  # both with history and without, so the history never changes (w, b)
         w_last, b_last = compiled.repeat_last(M, w, b, epochs)
     else:
@@ -132,7 +131,7 @@ def _ending(ws, bs, w, b):
 
 def spectral_radius(M):
     """The largest |eigenvalue| of each map's linear part A (..., 2, 2): above 1, the fit grows without bound."""
-    compiled = _loaded_kernel(M)
+    compiled = _forced_kernel(M)
     if compiled is not None:
         return compiled.spectral_radius(M)
     (a, a2), (d, d2) = (row.unbind(-1) for row in M[..., :2, :2].unbind(-2))
@@ -142,10 +141,11 @@ def spectral_radius(M):
     return torch.where(disc >= 0, half.abs() + disc.clamp_min(0).sqrt(), det.abs().sqrt())
 
 
-def epoch_map(x, y, lr, batch_size):
+def epoch_map(x, y, lr, batch_size, *, maps=1):
     """The map of one epoch over x, y (..., n) in batches of batch_size (a short last batch included).
 
-    Where a kernel applies it computes the map: fused.py on CUDA, cpu.py on the CPU (see _cpu_kernel).
+    Where a kernel applies it computes the map: fused.py on CUDA, cpu.py on the CPU where it pays (see
+    _cpu_kernel; maps: how many maps of data this size the caller makes, one per shuffled epoch, say).
     Else torch ops: on CPU, with many batches or neurons, STEPS updates run in sequence inside blocks
     (vectorised across blocks and neurons) before the tree: fewer passes over memory. On CUDA launches
     cost more than passes, so every level is a tree level.
@@ -153,7 +153,7 @@ def epoch_map(x, y, lr, batch_size):
     fused = _fused_kernel(x, y, lr, batch_size)
     if fused is not None:
         return fused.epoch_map(x, y, lr)
-    compiled = _cpu_kernel(x, y, lr)
+    compiled = _cpu_kernel(x, y, lr, maps)
     if compiled is not None:
         return compiled.epoch_map(x, y, lr, batch_size)
     return _torch_epoch_map(x, y, lr, batch_size)
@@ -192,15 +192,15 @@ def growth(x, y, lr, batch_size, orders, epochs):
     """The epoch map's spectral radius (...), the largest over the epochs' orders: the loop engines' divergence test."""
     if not orders.shuffled:
         return spectral_radius(epoch_map(x, y, lr, batch_size))
-    radii = [spectral_radius(epoch_map(*orders.apply(e, x, y), lr, batch_size)) for e in range(epochs)]
+    radii = [spectral_radius(epoch_map(*orders.apply(e, x, y), lr, batch_size, maps=epochs)) for e in range(epochs)]
     return torch.stack(radii, -1).amax(-1)
 
 
 def fit_scan(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history):
     """Per-epoch maps, then their power (or inclusive scan, for history) applied to (w, b); and their growth."""
     if orders.shuffled:  # each epoch its own order, so its own map
-        _cpu_kernel(x, y, lr, maps=epochs)  # decided once for all the epochs' maps: loads the kernel if it pays
-        maps = torch.stack([epoch_map(*orders.apply(e, x, y), lr, batch_size) for e in range(epochs)], -3)
+        maps = [epoch_map(*orders.apply(e, x, y), lr, batch_size, maps=epochs) for e in range(epochs)]
+        maps = torch.stack(maps, -3)
         out = (*apply_maps(maps, w, b, history=history), spectral_radius(maps).amax(-1))
     else:
         M = epoch_map(x, y, lr, batch_size)
@@ -263,13 +263,16 @@ def _fused_kernel(x, y, lr, batch_size):
     return fused
 
 
-# The compiled CPU kernel (cpu.py), when to use it. Loading it costs ~0.7 s once a process (import numba ~0.3 s,
-# its code from Numba's on-disk cache ~0.4 s; compiling it, the first time after an install or a change, ~10 s).
-# The eager map costs ~14 ns a sample and neuron (1M samples: 14 ms; the book's 442: 0.2 ms, the kernel's 5 µs).
-# So the kernel runs once it is loaded (by an earlier call, or an import), or where the eager maps of one call
-# would cost about as much as loading it: samples × neurons × maps ≥ COLD_S / EAGER_S (~50M). A small fit in a
-# fresh process stays eager. TORCH_NEURON_KERNEL=eager never uses the kernel, =numba always does where it applies.
-COLD_S = 0.7
+# The compiled CPU kernel (cpu.py), when to use it. Loading it costs ~1 s once a process (measured: import numba
+# 0.4 s, its code from Numba's on-disk cache 0.6 s; compiling it, once after an install or a change, ~5 s a dtype,
+# serial or threaded). The eager map costs ~14 ns a sample and neuron: 1M samples 14 ms (the kernel 1–4 ms), the
+# book's 442 0.19 ms (the kernel 13 µs). So by default (TORCH_NEURON_KERNEL unset or auto) the epoch maps run in
+# the kernel where this call's eager maps would cost about as much as loading it: samples × neurons × maps ≥
+# COLD_S / EAGER_S (~70M); the maps' power and spectral radius, tiny, never pay for it. A choice by the problem
+# alone, not by what the process ran before, so a fit gives the same bits in every process. TORCH_NEURON_KERNEL=
+# numba runs all it can in the kernel (many small fits: the book's Neuron.fit 460 → 190 µs here, its engine part
+# 316 → 35 µs), =eager nothing.
+COLD_S = 1.0
 EAGER_S = 14e-9
 _CPU_DTYPES = (torch.float32, torch.float64)
 
@@ -281,23 +284,31 @@ def _cpu_kernel(x, y, lr, maps=1):
         return None
     if y.dtype != x.dtype or (torch.is_tensor(lr) and lr.dtype != x.dtype):  # torch would promote: leave it to it
         return None
-    if choice != "numba" and __package__ + ".cpu" not in sys.modules:
+    if choice != "numba":
         neurons = broadcast_shapes(x.shape[:-1], y.shape[:-1], _shape(lr)).numel()
         if neurons * x.shape[-1] * maps * EAGER_S < COLD_S:
             return None
-    try:
-        from . import cpu
-    except ImportError:  # no Numba: the torch path does the same work
-        return None
-    return cpu
+    return _cpu_module()
 
 
-def _loaded_kernel(M, *more):
-    """cpu.py for the power or spectral radius of maps M, where it applies and is loaded already (they are small)."""
-    module = sys.modules.get(__package__ + ".cpu")
-    if module is None or os.environ.get("TORCH_NEURON_KERNEL") == "eager" or not _plain_cpu(M, *more):
+def _forced_kernel(M, *more):
+    """cpu.py for the power or spectral radius of maps M under TORCH_NEURON_KERNEL=numba, where it applies."""
+    if os.environ.get("TORCH_NEURON_KERNEL") != "numba" or not _plain_cpu(M, *more):
         return None
-    return module if all(t.dtype == M.dtype for t in more) else None
+    return _cpu_module() if all(t.dtype == M.dtype for t in more) else None
+
+
+_CPU: list = []  # cpu.py, or None where Numba is missing, once asked for
+
+
+def _cpu_module():
+    if not _CPU:
+        try:
+            from . import cpu
+        except ImportError:  # no Numba: the torch path does the same work
+            cpu = None
+        _CPU.append(cpu)
+    return _CPU[0]
 
 
 def _plain_cpu(*values):

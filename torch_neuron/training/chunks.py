@@ -108,6 +108,6 @@ class Chunks:
         if self.limit is not None and self.count > self.limit:
             raise ValueError(f"the chunks held more than n={self.limit} samples")
         if self._keep_moments:
-            m = Moments.of(x, y, self.moments)  # about the first chunk's line: see moments.py
+            m = Moments.of(x, y)
             self.moments = m if self.moments is None else self.moments.merge(m)
         return x, y
