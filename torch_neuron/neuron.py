@@ -30,6 +30,7 @@ class Neuron(nn.Module):
     @staticmethod
     def _number(value: Any, name: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
         t = settings.check_start(value, name, dtype=dtype, device=device)
+        settings.check_finite(t, name)
         if t.numel() != 1:
             raise ValueError(
                 f"{name} must be one number, got shape {tuple(t.shape)}: for many neurons at once use torch_neuron.fit"

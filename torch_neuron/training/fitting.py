@@ -167,8 +167,8 @@ def run_fit(
     shape = neuron_shape(x=x.shape[:-1], y=y.shape[:-1], w=o.w.shape, b=o.b.shape, lr=o.lr_shape)
     w, b = o.w.expand(shape).clone(), o.b.expand(shape).clone()  # x, y and lr stay as they are: engines broadcast
     if not o.epochs:
-        settings.check_finite(x, "x")
-        settings.check_finite(y, "y")
+        for t, name in ((x, "x"), (y, "y"), (o.w, "w"), (o.b, "b")):
+            settings.check_finite(t, name)
         trajectory = (w[..., None][..., :0], b[..., None][..., :0])
     else:
         bar = progress_bar(o.epochs, progress)
@@ -214,12 +214,13 @@ def check_result(
     w or b has overflowed yet, or when w or b is not finite. One host sync, whatever the outcome.
     """
     tolerance = math.sqrt(torch.finfo(w.dtype).eps)
-    finite = torch.isfinite(w) & torch.isfinite(b)
-    bad = ~finite | (radius > 1 + tolerance)
+    bad = ~(torch.isfinite(w + b) & (radius <= 1 + tolerance))  # a NaN radius (an overflowed map) is bad too
     if not bool(bad.any()):
         return w, b, trajectory
-    if not bool(finite.all()):  # NaN or inf in the data reach every neuron that sees them: name them first
-        for t, name in zip(data, ("x", "y")):
+    finite = torch.isfinite(w) & torch.isfinite(b)
+    bad = ~finite | ~(radius <= 1 + tolerance)
+    if not bool(finite.all()):  # NaN or inf in the inputs reach every neuron that sees them: name them first
+        for t, name in (*zip(data, ("x", "y")), (o.w, "w"), (o.b, "b")):
             settings.check_finite(t, name)
     if o.on_divergence == "nan":
         nan = torch.full_like(w, math.nan)

@@ -229,15 +229,22 @@ def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
 
 
 def check_start(value: Any, name: str, *, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """w or b: finite numbers as a tensor (...) whose dims are neuron dims."""
+    """w or b as a tensor (...) whose dims are neuron dims. A number must be finite; a tensor's NaN or inf is
+    named by the fit once its result is not finite (fitting.check_result): no host sync on the way in."""
+    if isinstance(value, (float, int)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value!r}")
+        return torch.tensor(float(value), dtype=dtype, device=device)
     _refuse_bools(value, name)
-    t = as_tensor(value, name, dtype=dtype, device=device)
-    check_finite(t, name)
-    return t
+    return as_tensor(value, name, dtype=dtype, device=device)
 
 
 def check_lr(lr: Any, *, dtype: torch.dtype, device: torch.device) -> float | torch.Tensor:
     """Finite learning rates > 0: a Python float for one (the engines' fast path), else a tensor (...) per neuron."""
+    if isinstance(lr, (float, int)) and not isinstance(lr, bool):  # a number: checked without a tensor
+        if not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be finite and > 0, got {lr!r}")
+        return float(lr)
     _refuse_bools(lr, "lr")
     t = as_tensor(lr, "lr", dtype=dtype, device=device)
     if not bool((torch.isfinite(t) & (t > 0)).all()):
