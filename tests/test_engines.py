@@ -34,13 +34,16 @@ def run(engine, x, y, w=1.0, b=1.0, *, history=True, **kw):
     return trajectory if history else (w, b)
 
 
+def step_maps(x, y, lr):
+    """The map of each batch: x, y (..., k, m) → (..., k, 3, 3), each batch's one-step epoch map."""
+    return torch.stack([scan.epoch_map(x[..., j, :], y[..., j, :], lr, x.shape[-1]) for j in range(x.shape[-2])], -3)
+
+
 def one_by_one(x, y, lr, batch_size):
     """The epoch's map folded batch by batch: the plain definition epoch_map must equal."""
     n = x.shape[-1]
     maps = [
-        scan.step_maps(x[..., s : s + batch_size].unsqueeze(-2), y[..., s : s + batch_size].unsqueeze(-2), lr)[
-            ..., 0, :, :
-        ]
+        step_maps(x[..., s : s + batch_size].unsqueeze(-2), y[..., s : s + batch_size].unsqueeze(-2), lr)[..., 0, :, :]
         for s in range(0, n, batch_size)
     ]
     return scan.fold(maps)
@@ -69,7 +72,7 @@ def assert_sum_close(actual, expected, magnitude, terms):
 def test_step_maps_are_the_direct_formulas(seed, k, m, lr):
     """Batch j's map: A = I − lr·mean(v vᵀ), c = lr·mean(y·v), with v = (x, 1)."""
     x, y = random_data(seed, k, m)
-    M = scan.step_maps(x, y, lr)
+    M = step_maps(x, y, lr)
     assert M.shape == (k, 3, 3)
     for j in range(k):
         v = torch.stack((x[j], torch.ones(m, dtype=F64)))  # (2, m)
@@ -90,7 +93,7 @@ def test_step_maps_are_the_direct_formulas(seed, k, m, lr):
 def test_applying_a_step_map_is_sgd_step(seed, m, lr, w, b):
     """apply_map(step map, θ) = sgd_step(θ) for any θ: the map is the step, not an approximation of it."""
     x, y = random_data(seed, 1, m)
-    got = scan.apply_map(scan.step_maps(x, y, lr)[0], torch.tensor(w, dtype=F64), torch.tensor(b, dtype=F64))
+    got = scan.apply_map(step_maps(x, y, lr)[0], torch.tensor(w, dtype=F64), torch.tensor(b, dtype=F64))
     want = sgd_step(torch.tensor(w, dtype=F64), torch.tensor(b, dtype=F64), x[0], y[0], lr)
     r = x[0].abs() * abs(w) + abs(b) + y[0].abs()  # |terms| of err = x·w + b − y
     magnitude = torch.stack((abs(w) + lr * (x[0].abs() * r).mean(), abs(b) + lr * r.mean()))
@@ -106,12 +109,12 @@ def test_step_maps_follow_whichever_input_carries_the_neuron_dims(x_lead, y_lead
     x, _ = random_data(1, *x_lead, 4, 2)
     _, y = random_data(2, *y_lead, 4, 2)
     lr = 0.1 + torch.rand(lr_lead, generator=torch.Generator().manual_seed(3), dtype=F64)
-    M = scan.step_maps(x, y, lr)
+    M = step_maps(x, y, lr)
     shape = torch.broadcast_shapes(x_lead, y_lead, lr_lead)
     assert M.shape == (*shape, 4, 3, 3)
     x, y, lr = x.expand(*shape, 4, 2), y.expand(*shape, 4, 2), lr.expand(shape)
     for i in itertools.product(*map(range, shape)):
-        assert torch.equal(M[i], scan.step_maps(x[i], y[i], lr[i].item()))
+        assert torch.equal(M[i], step_maps(x[i], y[i], lr[i].item()))
 
 
 @given(p1=float_maps, p2=float_maps, w=floats, b=floats)
@@ -128,7 +131,7 @@ def test_applying_a_composition_applies_first_then_second(p1, p2, w, b):
 def test_reduce_maps_equals_folding_one_by_one(k):
     """The tree reduction (padded to a power of two) = composing the k maps in order, first applied first."""
     x, y = random_data(k, 2, k, 1)
-    M = scan.step_maps(x, y, 1.0)  # (2, k, 3, 3): two neurons
+    M = step_maps(x, y, 1.0)  # (2, k, 3, 3): two neurons
     assert_rel(scan.reduce_maps(M), scan.fold([M[:, j] for j in range(k)]), 1e-13)
 
 
@@ -148,18 +151,6 @@ def test_epoch_map_over_many_neurons_and_batches_equals_folding_one_by_one(lr_le
     x, y = random_data(n, n)
     lr = 0.1 + torch.rand(lr_lead, generator=torch.Generator().manual_seed(n), dtype=F64)
     assert_rel(scan.epoch_map(x, y, lr, batch_size), one_by_one(x, y, lr, batch_size), 1e-13)
-
-
-def test_block_maps_run_the_update_itself():
-    """A block's map applied to (w, b) = sgd_step run over the block's batches in order."""
-    x, y = random_data(3, 5, 4, 2)  # (B = 5 steps, q = 4 blocks, m = 2)
-    M = scan.block_maps(x, y, 0.7)
-    assert M.shape == (4, 3, 3)
-    w0, b0 = torch.full((4,), 1.5, dtype=F64), torch.full((4,), -2.0, dtype=F64)
-    w, b = w0, b0
-    for j in range(5):
-        w, b = sgd_step(w, b, x[j], y[j], 0.7)
-    assert_rel(torch.stack(scan.apply_map(M, w0, b0)), torch.stack((w, b)), 1e-13)
 
 
 @pytest.mark.parametrize("n, batch_size", [(3000, 1), (2501, 2)])
@@ -186,7 +177,7 @@ def test_scan_with_many_batches_or_neurons_is_the_loop(n, batch_size):
 def test_prefix_maps_is_the_inclusive_scan(epochs):
     """out[e] = P[e]∘…∘P[0] for every e."""
     x, y = random_data(epochs, epochs, 1)
-    M = scan.step_maps(x, y, 1.0)  # (epochs, 3, 3)
+    M = step_maps(x, y, 1.0)  # (epochs, 3, 3)
     out = scan.prefix_maps(M)
     for e in range(epochs):
         assert_rel(out[e], scan.fold([M[j] for j in range(e + 1)]), 1e-13)

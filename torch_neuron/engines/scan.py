@@ -23,18 +23,11 @@ STEPS = 32  # CPU: updates run in sequence inside a block before the tree takes 
 MIN_LANES = 1024  # … the blocks, times the neurons, still give each vectorised op this many lanes
 
 
-def block_maps(x, y, lr):
-    """Maps of blocks of consecutive batches, read off `sgd_step` itself: x, y (..., B, q, m) → (..., q, 3, 3).
-
-    Block i runs the batches x[..., 0, i, :], …, x[..., B−1, i, :] in order. For fixed x the update is
-    linear in (w, b, y), so running it from the basis points (w, b, y-scale) = e₁, e₂, e₃ gives the three
-    columns of the block's map: all blocks and all neurons at once.
-    """
-    return _block_rows(x, y, lr).movedim((0, 1), (-2, -1))
-
-
 def _block_rows(x, y, lr):
-    # block_maps in the layout the tree works in: (3 rows, 3 columns, ..., q), the maps innermost
+    # The maps of blocks of consecutive batches, read off `sgd_step` itself: x, y (..., B, q, m) → (3, 3, ..., q),
+    # the maps innermost (the tree's layout). Block i runs the batches x[..., 0, i, :], …, x[..., B−1, i, :] in
+    # order. For fixed x the update is linear in (w, b, y), so running it from the basis points
+    # (w, b, y-scale) = e₁, e₂, e₃ gives the three columns of the block's map: all blocks and neurons at once.
     ndim = len(broadcast_shapes(x.shape[:-3], y.shape[:-3], _shape(lr)))  # the neuron dims
     # The basis (point k = column k) goes in front of every neuron dim, so it never mixes with them,
     # and the block dim stays innermost, so each op runs along unbroken rows.
@@ -44,11 +37,6 @@ def _block_rows(x, y, lr):
     for j in range(x.shape[-3]):
         w, b = sgd_step(w, b, x[..., j, :, :], y_scale.unsqueeze(-1) * y[..., j, :, :], lr)
     return torch.stack((w, b, y_scale.expand_as(w)))
-
-
-def step_maps(x, y, lr):
-    """The map of each batch: x, y (..., k, m) → (..., k, 3, 3) (blocks of one step)."""
-    return block_maps(x.unsqueeze(-3), y.unsqueeze(-3), lr)
 
 
 def fold(maps):
