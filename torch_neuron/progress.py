@@ -5,7 +5,11 @@ from typing import Any
 
 
 class Silent:
-    """Stands in for a progress bar: counts nothing, prints nothing."""
+    """Stands in for a progress bar: counts nothing, prints nothing.
+
+    tqdm is an optional extra ([progress]); this is what runs without it, and when no bar is asked for
+    (importing tqdm.auto only to build a disabled bar would cost its import on every fit's first call).
+    """
 
     def update(self, n: float = 1) -> None:
         pass
