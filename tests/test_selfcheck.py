@@ -27,6 +27,8 @@ KINDS = [
     "loop vs autograd engine (batch 32",
     "scan vs loop engine (20",
     "scan vs loop engine (batch 32",
+    "CPU kernel vs loop engine",  # where Numba is installed, as the dev extra does
+    "CPU kernel vs eager scan",
 ]
 
 
@@ -86,16 +88,17 @@ def test_gradcheck_runs_in_float64_and_says_so(results):
 
 def test_a_wrong_backprop_fails_the_self_check_though_scan_vs_loop_passes(monkeypatch, capsys):
     """backprop with w_grad = 2·x·err: `torch-neuron check` exits 1, failing the backprop rows and every row
-    that holds the loop to something outside sgd_step (the book's code, autograd). The scan-vs-loop rows
-    pass: the scan reads its maps off sgd_step, so it shares the fault, and their blind_to says so."""
+    that holds the loop or the scan to something outside sgd_step (the book's code, autograd, the compiled
+    kernel, which restates the map). The scan-vs-loop rows pass: the eager scan reads its maps off sgd_step,
+    so it shares the fault, and their blind_to says so."""
     monkeypatch.setattr(F, "backprop", lambda x, err: (2 * x * err, 1 * err))
     with pytest.raises(SystemExit) as exit_info:
         main(["check", "--json", "--device", "cpu"])
     assert exit_info.value.code == 1
     rows = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
     failed = {name for name, c in rows.items() if not c["passed"]}
-    assert failed == starting_with(rows, "backprop", "loop engine vs the book's", "loop vs autograd")
-    assert len(failed) == 6
+    assert failed == starting_with(rows, "backprop", "loop engine vs the book's", "loop vs autograd", "CPU kernel")
+    assert len(failed) == 8
     scan_rows = starting_with(rows, "scan vs loop")
     assert len(scan_rows) == 2 and not scan_rows & failed
     assert all("sgd_step" in rows[name]["blind_to"] for name in scan_rows)
@@ -107,7 +110,7 @@ def test_a_wrong_batch_mean_fails_only_the_mini_batch_row_of_loop_vs_autograd(mo
     mean = F._mean  # the one place sgd_step averages a batch: the fault is planted there
     monkeypatch.setattr(F, "_mean", lambda g: mean(g) if g.shape[-1] == 1 else g.sum(-1) / (g.shape[-1] + 1))
     checks = run_checks("cpu", F64)
-    assert failed_rows(checks) == {"loop vs autograd engine (batch 32, shuffled, 20 epochs)"}
+    assert failed_rows(checks) == {"loop vs autograd engine (batch 32, shuffled, 20 epochs)"}  # kernel rows: batch 1
     (row,) = [r for r in checks if not r.passed]
     assert row.max_rel_err > 1e3 * row.tolerance  # a real difference, not rounding
 
@@ -173,3 +176,20 @@ def test_every_check_passes_on_cuda_including_cpu_vs_cuda(dtype):
     checks = run_checks("cuda", dtype)
     assert not [r for r in checks if not r.passed]
     assert sum("cpu vs cuda" in r.name for r in checks) == 3
+
+
+def test_a_wrong_kernel_fails_only_the_kernel_rows(monkeypatch):
+    """The compiled kernel's map with c = lr·y·v off by one part in 10⁹: the two kernel rows fail, every row
+    of the eager engines passes (they never run it)."""
+    from torch_neuron.engines import cpu
+
+    epoch_map = cpu.epoch_map
+
+    def off(*args, **kwargs):
+        M = epoch_map(*args, **kwargs).clone()
+        M[..., :2, 2] *= 1 + 1e-9
+        return M
+
+    monkeypatch.setattr(cpu, "epoch_map", off)
+    checks = run_checks("cpu", F64)
+    assert failed_rows(checks) == {"CPU kernel vs loop engine (20 epochs)", "CPU kernel vs eager scan (20 epochs)"}

@@ -1,13 +1,16 @@
 """Self-check rows for the engines: the loop against the book's own Python code and against autograd, the scan
 against the loop, and on CUDA the device against the CPU."""
 
+import contextlib
 import math
+import os
 
 import torch
 
 import torch_neuron as tn
 
 from ..book import book_fit
+from ..engines import scan as scan_module
 from .gradient_checks import N_RANDOM, float64_device, hand_gradients, random_values
 from .selfcheck import compare
 
@@ -86,11 +89,14 @@ def engine_checks(device, dtype):
             blind_to="a fault in forpass that keeps its derivatives (the Python row catches it)",
         )
     )
+    # The scan on its eager path, which reads its maps off sgd_step: what these rows are blind to is then true.
     scan_blind = "a fault in sgd_step or backprop: the scan reads its maps off sgd_step, so both sides share it"
+    with _kernel("eager"):
+        scan, scan_shuffled = _trajectory(x, y, "scan", EPOCHS), _trajectory(x, y, "scan", EPOCHS, **shuffled)
     results.append(
         compare(
             f"scan vs loop engine ({EPOCHS} epochs)",
-            _trajectory(x, y, "scan", EPOCHS),
+            scan,
             loop,
             tol,
             catches="the scan's composition of the steps (blocks, tree, epochs)",
@@ -100,14 +106,56 @@ def engine_checks(device, dtype):
     results.append(
         compare(
             f"scan vs loop engine (batch 32, shuffled, {EPOCHS} epochs)",
-            _trajectory(x, y, "scan", EPOCHS, **shuffled),
+            scan_shuffled,
             loop_shuffled,
             tol,
             catches="the scan's composition with mini-batches, a short last batch and shuffled orders",
             blind_to=scan_blind,
         )
     )
-    return results
+    return results + kernel_checks(x, y, loop, scan)
+
+
+def kernel_checks(x, y, loop, scan):
+    """The compiled CPU kernel (engines/cpu.py), which restates the per-sample map, against the loop and the eager
+    scan on the book's data; no row where it does not run (no Numba, or not the CPU)."""
+    if x.device.type != "cpu" or scan_module._cpu_module() is None:
+        return []
+    with _kernel("numba"):
+        kernel = _trajectory(x, y, "scan", EPOCHS)
+    tol = ENGINE_TOL * torch.finfo(x.dtype).eps
+    return [
+        compare(
+            f"CPU kernel vs loop engine ({EPOCHS} epochs)",
+            kernel,
+            loop,
+            tol,
+            catches="a fault in the kernel's restated map (A = I − lr·v vᵀ, c = lr·y·v), its chains or its power",
+            blind_to="mini-batches (the mini-batch kernel is held to the loop by the test suite)",
+        ),
+        compare(
+            f"CPU kernel vs eager scan ({EPOCHS} epochs)",
+            kernel,
+            scan,
+            tol,
+            catches="the kernel and the scan's maps read off sgd_step disagreeing",
+            blind_to="a fault both share: the rows above hold the scan to the loop",
+        ),
+    ]
+
+
+@contextlib.contextmanager
+def _kernel(choice):
+    # TORCH_NEURON_KERNEL for the rows that must know which path ran (engines/scan.py reads it per call)
+    before = os.environ.get("TORCH_NEURON_KERNEL")
+    os.environ["TORCH_NEURON_KERNEL"] = choice
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TORCH_NEURON_KERNEL"]
+        else:
+            os.environ["TORCH_NEURON_KERNEL"] = before
 
 
 def device_checks(device, dtype):
