@@ -345,6 +345,7 @@ def test_a_csv_is_streamed_in_chunks_and_fits_as_the_data_in_memory(cli, csv_fil
     """--csv goes through fit_chunks in chunks (here ~600 bytes, so batches straddle chunks): the same w, b and
     loss as the bundled data in memory, within 1e-12, for batch sizes 1 and 10."""
     monkeypatch.setattr(csv_reader, "BLOCK_BYTES", 600)
+    monkeypatch.setattr(csv_reader, "CHUNK_ROWS", 1)  # a chunk per block: batches straddle chunks
     for m in ("1", "10"):
         bundled = json.loads(cli("train", "--json", "--batch-size", m)[1])
         streamed = json.loads(

@@ -147,3 +147,11 @@ def test_a_fuzz_of_mutated_files_each_trains_or_is_one_error_line(cli, tmp_path)
             assert_one_error_line(status, out, err)
         codes.append(status)
     assert set(codes) == {0, 2}
+
+
+def test_how_the_file_was_read_is_said_sniffed_delimiter_included(cli, tmp_path):
+    path = _bad(tmp_path, "x;y\n1;2\n2;4\n", "semi.csv")
+    status, out, err = cli("train", "--csv", path, "--x", "x", "--y", "y", "--lr", "0.05")
+    assert status == 0 and f"file: {path} (csv, ';'-separated (sniffed), utf-8)" in out, out + err
+    result = fit(cli, "--csv", path, "--x", "x", "--y", "y", "--lr", "0.05", "--delimiter", ";")
+    assert result["file"] == {"path": str(path), "read": "csv, ';'-separated, utf-8"}

@@ -93,6 +93,17 @@ def test_blocks_of_any_size_read_what_pythons_csv_reads(
     assert assert_reads_as_the_oracle(path, [0, 1], None) is None
 
 
+ROWS_IN_A_CELL = "x,y,t\n" + "".join(f'{i},{2 * i},"a\n{i},9,b\n{i},8,c"\n' for i in range(20))
+
+
+@pytest.mark.parametrize("block", [1, 7, 13, 40, None])
+def test_a_cell_whose_lines_look_like_rows_is_one_cell_at_any_cut(tmp_path, block):
+    """Issue 14: the NumPy reader read 60, 48 and 29 rows here (blocks of 7, 13, 40 bytes) instead of 20."""
+    path = write(tmp_path, ROWS_IN_A_CELL)
+    assert len(read(path, block_bytes=block)) == 20
+    assert assert_reads_as_the_oracle(path, [0, 1], block) is None
+
+
 decimals = st.builds(
     lambda sign, whole, frac, exp: f"{sign}{whole}{frac}{exp}",
     st.sampled_from(["", "-", "+"]),
@@ -122,8 +133,11 @@ def test_a_plain_file_is_read_by_arrow_alone_in_blocks_of_whole_rows(tmp_path, m
     g = np.random.default_rng(0)
     values = g.standard_normal((20000, 3)) * [1, 1e-5, 1e8]
     path = write(tmp_path, "a,b,c\r\n" + "".join(f"{a!r},{b!r},{c!r}\r\n" for a, b, c in values.tolist()))
-    monkeypatch.setattr(csv_reader, "BLOCK_BYTES", 50_000)
+    monkeypatch.setattr(csv_reader, "BLOCK_BYTES", 50_000)  # ~700 rows
+    monkeypatch.setattr(csv_reader, "CHUNK_ROWS", 5000)
     table = CsvFile(path)
+    chunks = list(table.chunks([2, 0]))
+    assert all(5000 <= len(c[0]) < 6000 for c in chunks[:-1])  # blocks joined into chunks of CHUNK_ROWS
     got = np.column_stack(table.read([2, 0]))
     assert np.array_equal(got, values[:, [2, 0]])  # repr round-trips float64
     assert table.stats["arrow_blocks"] > 10 and table.stats["python_blocks"] == 0

@@ -13,7 +13,7 @@ import pytest
 from csv_oracle import oracle
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_csv_reader import labels, quoted, write
+from test_csv_reader import ROWS_IN_A_CELL, labels, quoted, write
 
 from torch_neuron.data import csv_split
 from torch_neuron.data.csv_reader import CsvFile, Part
@@ -66,6 +66,13 @@ def test_a_cell_of_many_lines_across_the_cut_goes_to_the_rank_where_it_begins(tm
     path = write(tmp_path, f"x,y,t\n1,2,a\n3,4,{long}\n5,6,b\n")
     parts, got = assert_split_reads_as_the_oracle(path, 2)
     assert [len(g) for g in got] == [2, 1]  # the cell's record is rank 0's; rank 1 begins after it
+
+
+@pytest.mark.parametrize("world", [2, 3, 5])
+def test_a_cell_whose_lines_look_like_rows_stays_one_cell_across_ranks(tmp_path, world):
+    """Issue 14: the NumPy reader's byte ranges gave 22 rows instead of 20 here under 3 ranks."""
+    parts, got = assert_split_reads_as_the_oracle(write(tmp_path, ROWS_IN_A_CELL), world, columns=(0, 1))
+    assert sum(len(g) for g in got) == 20
 
 
 def test_each_rank_scans_only_its_own_range(tmp_path):

@@ -47,6 +47,7 @@ def test_a_stream_gives_tensor_chunks_their_moments_and_a_bounded_uniform_sample
     values = g.standard_normal((3000, 2))
     path = write(tmp_path, "x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in values.tolist()))
     monkeypatch.setattr(csv_reader, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(csv_reader, "CHUNK_ROWS", 100)  # a chunk per block
     table = CsvFile(path)
     stream = Stream(table, [0, 1], dtype=torch.float32, sample=100, seed=4, moments=True)
     pieces = list(stream)

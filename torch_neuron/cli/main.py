@@ -264,12 +264,16 @@ def train(args):
     )
     if world:
         result["world_size"] = world
+    if fitted.how:  # how the file was read: its format, delimiter (sniffed or given) and encoding
+        result["file"] = dict(path=str(data_file(args)), read=fitted.how)
     if args.json:
         print(json.dumps(result))
     elif not args.quiet:
         t = messages.WORDS[args.lang]
         print(f"w = {w!r}\nb = {b!r}\n" + t["loss"].format(loss=loss))
         print(t["data"].format(x=xname, y=yname, n=n))
+        if fitted.how:
+            print(t["file"].format(path=data_file(args), how=fitted.how))
         print(
             t["run"].format(
                 device=result["device"],
@@ -282,7 +286,7 @@ def train(args):
             )
         )
         took = f"{seconds:.3f} s" if seconds >= 1 else f"{seconds * 1e3:.2f} ms"
-        print(t["time"].format(took=took, reading=t["reading"] if args.csv else ""))
+        print(t["time"].format(took=took, reading=t["reading"] if data_file(args) else ""))
         for what, path in (("saved", args.save), ("plot", args.plot), ("animation", args.animate)):
             if path:
                 print(t[what].format(path=path))

@@ -6,6 +6,7 @@ WORDS = {
     "en": dict(
         loss="loss = {loss!r} (mean of 1/2 (y - y_hat)^2 after the last epoch)",
         data="data: x = {x}, y = {y}, n = {n}",
+        file="file: {path} ({how})",
         run="device: {device}, dtype: {dtype}, engine: {engine}, epochs: {epochs}, lr: {lr:g}, "
         "batch size: {batch}{shuffled}",
         shuffled=", shuffled",
@@ -21,6 +22,7 @@ WORDS = {
     "ko": dict(
         loss="loss = {loss!r} (마지막 에포크 후 1/2 (y - ŷ)^2 의 평균)",
         data="데이터: x = {x}, y = {y}, n = {n}",
+        file="파일: {path} ({how})",
         run="장치: {device}, dtype: {dtype}, 엔진: {engine}, 에포크: {epochs}, 학습률: {lr:g}, 배치 크기: {batch}{shuffled}",
         shuffled=", 셔플",
         time="시간: {took} (학습{reading}, 처음 한 번의 준비 시간 포함)",

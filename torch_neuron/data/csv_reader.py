@@ -16,6 +16,7 @@ import itertools
 import os
 import stat
 import sys
+from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
@@ -26,9 +27,11 @@ import pyarrow.csv as pacsv
 from . import csv_text as text
 from .columns import float64s, pick
 
-BLOCK_BYTES = 4 << 20  # ~100,000 rows of two numbers; Arrow parses one block per thread
+BLOCK_BYTES = 2 << 20  # ~50,000 rows of two numbers: a chunk for the fit; Arrow parses one block per thread
 MAX_RECORD = 64 << 20  # a record this long is refused: a quote that never closes would otherwise read the file
 THREADS = max(2, min(8, pa.cpu_count()))
+IN_FLIGHT = 2 * THREADS  # blocks parsed side by side, then handed on in order
+CHUNK_ROWS = 1 << 17  # rows per chunk handed on (blocks joined): 2 MB of values, a few times that in temporaries
 
 
 class Part(NamedTuple):
@@ -128,37 +131,27 @@ class CsvFile:
         return sum(len(values[0]) for values in self._run(part, [0], block_bytes, counting=True))
 
     def _run(self, part, indices, block_bytes, counting):
-        """The values of the blocks of part, a chunk per THREADS blocks parsed side by side."""
+        """The values of the blocks of part, in order, while the next IN_FLIGHT blocks are parsed; joined into chunks
+        of about CHUNK_ROWS rows (a fit's work per chunk is partly fixed: fewer, larger chunks cost less)."""
         part = part or Part(self.start)
         if part.end is not None and part.end <= part.start:
             return
         pool = concurrent.futures.ThreadPoolExecutor(THREADS)
-        pending, line = [], self.start_line if part.start == self.start else None
+        pending, line = deque(), self.start_line if part.start == self.start else None
+        ready, rows = [], 0
         try:
             tasks = self._tasks(part, indices, counting, block_bytes or BLOCK_BYTES, pool)
-            for offset, task in itertools.chain(tasks, [(None, None)]):
+            for offset, task in itertools.chain(tasks, [(None, None)] * IN_FLIGHT):
                 if task is not None:
                     pending.append((offset, task))
-                    if len(pending) < THREADS:
-                        continue
-                # every thread's block parsed before any is handed on: the consumer's torch ops then have the
-                # cores to themselves (parsing beside them oversubscribes the cores and slows both, a lot)
-                concurrent.futures.wait([t for _, t in pending])
-                done = []
-                for offset_, task_ in pending:
-                    values, line = self._result(offset_, task_, line)
-                    done.append(values)
-                pending = []
-                values = (
-                    tuple(
-                        np.concatenate([d[k] for d in done]) if len(done) > 1 else done[0][k]
-                        for k in range(len(done[0]))
-                    )
-                    if done
-                    else ()
-                )
-                if done and len(values[0]):
-                    yield values
+                if len(pending) >= IN_FLIGHT or (task is None and pending):
+                    values, line = self._result(*pending.popleft(), line)
+                    if len(values[0]):
+                        ready.append(values)
+                        rows += len(values[0])
+                if ready and (rows >= CHUNK_ROWS or (task is None and not pending)):
+                    yield ready[0] if len(ready) == 1 else tuple(np.concatenate(c) for c in zip(*ready))
+                    ready, rows = [], 0
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -187,36 +180,39 @@ class CsvFile:
     def _tasks(self, part, indices, counting, block_bytes, pool):
         """(offset, future of (values, lines, how)) of each block of whole records, in order."""
         stream, left = self.open(part)
+        # blocks are read into buffers used again once their parse is done: a fresh one per block costs its
+        # pages' faults (a third of the reading time here)
+        buffers: list = []
         try:
             carry, offset, delim = b"", part.start, ord(self.delimiter)
             while True:
                 want = block_bytes if left is None else min(block_bytes, left)
-                new = _read_text(stream, want, self.display, self.encoding) if want else b""
-                self.stats["bytes_read"] += len(new)
-                left = None if left is None else left - len(new)
+                slot = _free(buffers, len(carry) + want)
+                buf = slot[0]
+                buf[: len(carry)] = carry
+                new = _text(stream.fill, buf, len(carry), want, display=self.display, encoding=self.encoding)
+                n = len(carry) + new
+                self.stats["bytes_read"] += new
+                left = None if left is None else left - new
                 final = not new or left == 0
-                data = carry + new if carry else new
-                if not data:
+                if not n:
                     return
-                cut = _cut(data, delim, final)
+                cut = _cut(buf, n, delim, final)
                 if cut is None:  # quotes where the excel dialect puts none: Python finds the records
-                    task, used = self._python_now(data, indices, final, counting)
+                    task, used = self._python_now(bytes(buf[:n]), indices, final, counting)
                 else:
                     used, task = cut, None
                     if cut:
-                        task = pool.submit(
-                            self._count if counting else self._parse,
-                            memoryview(data)[:cut],
-                            indices,
-                            b'"' in data[:cut],
-                        )
+                        quoted = buf.find(b'"', 0, cut) >= 0
+                        work = self._count if counting else self._parse
+                        task = slot[1] = pool.submit(work, memoryview(buf)[:cut], indices, quoted)
                 if task is not None:
                     yield offset, task
                     if task.done() and task.exception() is not None:
                         return
-                if final and used == len(data):
+                if final and used == n:
                     return
-                carry, offset = data[used:], offset + used
+                carry, offset = bytes(buf[used:n]), offset + used
                 if len(carry) > MAX_RECORD:
                     at = f", line {self._line_at(offset, None)}" if self.seekable else f", byte {offset}"
                     raise ValueError(
@@ -347,19 +343,30 @@ def _ends(a, final):
     return np.flatnonzero(lf | cr) + 1
 
 
-def _cut(data, delim, final):
-    """Where the last whole record of data ends (0: none yet; final: all of it); None when its quotes are not
+def _free(buffers, size):
+    """A [buffer, task] slot of at least `size` bytes whose last block's parse is done (or a new one)."""
+    for slot in buffers:
+        if len(slot[0]) >= size and (slot[1] is None or slot[1].done()):
+            slot[1] = None
+            return slot
+    slot = [bytearray(size + (1 << 16)), None]  # room for the next block and a record carried over
+    buffers.append(slot)
+    return slot
+
+
+def _cut(buf, n, delim, final):
+    """Where the last whole record of buf[:n] ends (0: none yet; final: all of it); None when its quotes are not
     where the excel dialect puts them, so that counting them could not tell which line ends are inside cells."""
-    if b'"' not in data:
+    if buf.find(b'"', 0, n) < 0:
         if final:
-            return len(data)
-        lf = data.rfind(b"\n")
-        cr = data.rfind(b"\r", 0, len(data) - 1)  # a CR at the very end may have its LF still to come
+            return n
+        lf = buf.rfind(b"\n", 0, n)
+        cr = buf.rfind(b"\r", 0, n - 1)  # a CR at the very end may have its LF still to come
         return max(lf, cr) + 1
-    a = np.frombuffer(data, np.uint8)
+    a = np.frombuffer(buf, np.uint8, n)
     q = np.flatnonzero(a == 34)
     if final:
-        return len(data) if len(q) % 2 == 0 and _quotes_ok(a, q, delim) else None
+        return n if len(q) % 2 == 0 and _quotes_ok(a, q, delim) else None
     ends = _ends(a, final)
     if not len(ends):
         return 0
@@ -389,8 +396,13 @@ def _is_number(cell):
 
 def _read_text(stream, n, display, encoding):
     """stream.read(n), with a file that does not decode (UTF-16 and the like) as a one-line error."""
+    return _text(stream.read, n, display=display, encoding=encoding)
+
+
+def _text(read, *args, display, encoding):
+    """read(*args), with a file that does not decode (UTF-16 and the like) as a one-line error."""
     try:
-        return stream.read(n)
+        return read(*args)
     except UnicodeError:
         raise ValueError(f"{display}: not {encoding} text ({text.encoding_hint(b'', encoding)})") from None
 
@@ -410,10 +422,31 @@ class _Reader:
                 break
             parts.append(more)
             size += len(more)
-        out = b"".join(parts)
+        out = parts[0] if len(parts) == 1 else b"".join(parts)
         if len(out) > n:  # a transcoding stream may return more than asked for
             out, self.pending = out[:n], out[n:]
         return out
+
+    def fill(self, buf, at, n):
+        """Read up to n bytes into buf[at:at + n] (fewer only at the end): the number read."""
+        take = self.pending[:n]
+        buf[at : at + len(take)] = take
+        self.pending = self.pending[len(take) :]
+        size, end = at + len(take), at + n
+        readinto = getattr(self.stream, "readinto", None)
+        with memoryview(buf) as view:
+            while size < end:
+                if readinto is not None:
+                    got = readinto(view[size:end])
+                else:
+                    more = self.stream.read(end - size)
+                    got = min(len(more), end - size)
+                    view[size : size + got] = more[:got]
+                    self.pending = more[got:]  # a transcoding stream may return more than asked for
+                if not got:
+                    break
+                size += got
+        return size - at
 
     def close(self):
         if self.stream is not sys.stdin.buffer and hasattr(self.stream, "close"):

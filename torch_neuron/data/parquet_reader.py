@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from .columns import float64s, pick
 
-BATCH_ROWS = 1 << 18  # rows per chunk handed to the fit
+BATCH_ROWS = 1 << 16  # rows per chunk handed to the fit: its temporaries are a few times this, per row
 
 
 class ParquetData:
