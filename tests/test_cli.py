@@ -88,7 +88,7 @@ def test_train_prints_the_books_numbers_and_saves_a_model_predict_reads(tmp_path
     assert w == pytest.approx(ref.W_100, rel=1e-13) and b == pytest.approx(ref.B_100, rel=1e-13)
     for word in ("loss", "device: ", "float64", "scan", "time"):
         assert word in out
-    status, out, err = run_process("predict", "--load", "model.pt", "--x", "0.18", "-0.05", cwd=tmp_path)
+    status, out, err = run_process("predict", "--load", "model.pt", "--values", "0.18", "-0.05", cwd=tmp_path)
     assert status == 0, err
     assert [float(v) for v in out.split()] == [0.18 * w + b, -0.05 * w + b]
     assert float(out.split()[0]) == pytest.approx(ref.PREDICT_018, rel=1e-13)
@@ -102,7 +102,8 @@ def test_check_passes_in_a_real_process(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "argv", [["train", "--device", "cuda:7"], ["train", "--lr", "1e6"], ["predict", "--load", "missing.pt", "--x", "1"]]
+    "argv",
+    [["train", "--device", "cuda:7"], ["train", "--lr", "1e6"], ["predict", "--load", "missing.pt", "--values", "1"]],
 )
 def test_an_error_in_a_real_process_is_one_line_without_traceback(tmp_path, argv):
     assert_one_error_line(*run_process(*argv, cwd=tmp_path))
@@ -139,7 +140,7 @@ def test_the_scripts_run_the_subcommands(tmp_path):
             ],
         ),
         (["check"], ["--device", "--dtype", "--json"]),
-        (["predict"], ["--load", "--x", "--csv"]),
+        (["predict"], ["--load", "--values", "--x", "--csv"]),
     ],
 )
 def test_help_of_each_subcommand(cli, argv, words):
@@ -226,7 +227,7 @@ def test_predict_reads_a_csv_column_and_prints_json(cli, tmp_path, csv_file):
     cli("train", "--epochs", "2", "--save", tmp_path / "m.pt", "--quiet")
     status, out, err = cli("predict", "--load", tmp_path / "m.pt", "--csv", csv_file, "--x", "bmi")
     assert status == 0 and len(out.splitlines()) == 442
-    result = json.loads(cli("predict", "--load", tmp_path / "m.pt", "--x", "0.1", "0.2", "--json")[1])
+    result = json.loads(cli("predict", "--load", tmp_path / "m.pt", "--values", "0.1", "0.2", "--json")[1])
     assert result["predictions"] == [0.1 * result["w"] + result["b"], 0.2 * result["w"] + result["b"]]
 
 
@@ -280,10 +281,12 @@ ERRORS = {
     "unknown engine": lambda p: ["train", "--engine", "fast"],
     "epochs not a number": lambda p: ["train", "--epochs", "ten"],
     "save into a missing folder": lambda p: ["train", "--epochs", "1", "--save", p / "no" / "m.pt"],
-    "bad model file": lambda p: ["predict", "--load", _bad_csv(p, "w,b\n1,2\n"), "--x", "1"],
-    "missing model file": lambda p: ["predict", "--load", p / "none.pt", "--x", "1"],
-    "x not a number": lambda p: ["predict", "--load", _model(p), "--x", "one"],
-    "x not finite": lambda p: ["predict", "--load", _model(p), "--x", "inf"],
+    "bad model file": lambda p: ["predict", "--load", _bad_csv(p, "w,b\n1,2\n"), "--values", "1"],
+    "missing model file": lambda p: ["predict", "--load", p / "none.pt", "--values", "1"],
+    "x not a number": lambda p: ["predict", "--load", _model(p), "--values", "one"],
+    "x, a column, without a file": lambda p: ["predict", "--load", _model(p), "--x", "bmi"],
+    "neither values nor a file": lambda p: ["predict", "--load", _model(p)],
+    "x not finite": lambda p: ["predict", "--load", _model(p), "--values", "inf"],
     "no subcommand": lambda p: [],
     "a header-only csv": lambda p: ["train", "--csv", _bad_csv(p, "a,b\n"), "--x", "a", "--y", "b"],
     "a csv not in UTF-8": lambda p: ["train", "--csv", _bad_csv(p, "a,b\n1,\xff\n"), "--x", "a", "--y", "b"],

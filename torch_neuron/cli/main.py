@@ -2,7 +2,7 @@
 
     torch-neuron train [--csv data.csv --x COL --y COL] [--epochs 100] [--lr 1.0] [--save m.pt] [--plot fit.png]
     torch-neuron check [--device auto] [--dtype float64]
-    torch-neuron predict --load m.pt (--x 0.05 0.1 | --csv data.csv --x COL)
+    torch-neuron predict --load m.pt (--values 0.05 0.1 | --csv data.csv --x COL)
 
 Errors of input (a missing device or file, a bad column or value, divergence, a missing optional extra)
 print one line, `torch-neuron: error: …`, on stderr and exit with status 2; `check` exits 1 when a
@@ -162,13 +162,8 @@ def build_parser():
         description="Print y_hat = w*x + b, one line per x, for a neuron saved by train --save.",
     )
     p.add_argument("--load", metavar="PATH", required=True, help="the model file written by train --save")
-    p.add_argument(
-        "--x",
-        metavar="VALUE",
-        nargs="+",
-        required=True,
-        help="x values; with --csv, one column by header name or index",
-    )
+    p.add_argument("--values", metavar="X", nargs="+", help="the x values to predict for (default: none)")
+    p.add_argument("--x", metavar="COLUMN", help="with --csv or --parquet: the x column, by header name or index")
     p.add_argument("--csv", metavar="PATH", help="read the x values from this CSV file (header row required)")
     p.add_argument("--parquet", metavar="PATH", help="read the x values from this Parquet file")
     files(p)
@@ -200,14 +195,14 @@ def train(args):
     check_paths(**outputs)  # before the fit: a bad path costs nothing
     with process_group(device) as (device, rank, world):
         try:
-            fitted = fit_for_train(args, dtype, device, engine, rank, world)
+            report = fit_for_train(args, dtype, device, engine, rank, world)
         except TrainingDiverged as e:  # reworded in the user's language; the picture is never drawn
             raise TrainingDiverged(messages.diverged(e, args.lang), e.neurons, e.total) from None
     if rank:
         return 0
-    neuron = tn.Neuron(fitted.w, fitted.b, device=device, dtype=dtype)
-    x, y, history, n, seconds, loss = fitted.x, fitted.y, fitted.history, fitted.n, fitted.seconds, fitted.loss
-    xname, yname = fitted.names
+    neuron = tn.Neuron(report.w, report.b, device=device, dtype=dtype)
+    x, y, history, n, seconds, loss = report.x, report.y, report.history, report.n, report.seconds, report.loss
+    xname, yname = report.names
     w, b = neuron.w.item(), neuron.b.item()
 
     with written_together(**outputs) as temp:  # every file, or none
@@ -264,16 +259,16 @@ def train(args):
     )
     if world:
         result["world_size"] = world
-    if fitted.how:  # how the file was read: its format, delimiter (sniffed or given) and encoding
-        result["file"] = dict(path=str(data_file(args)), read=fitted.how)
+    if report.how:  # how the file was read: its format, delimiter (sniffed or given) and encoding
+        result["file"] = dict(path=str(data_file(args)), read=report.how)
     if args.json:
         print(json.dumps(result))
     elif not args.quiet:
         t = messages.WORDS[args.lang]
         print(f"w = {w!r}\nb = {b!r}\n" + t["loss"].format(loss=loss))
         print(t["data"].format(x=xname, y=yname, n=n))
-        if fitted.how:
-            print(t["file"].format(path=data_file(args), how=fitted.how))
+        if report.how:
+            print(t["file"].format(path=data_file(args), how=report.how))
         print(
             t["run"].format(
                 device=result["device"],
@@ -338,14 +333,21 @@ def predict(args):
     device = get_device(args.device, dtype=dtype or torch.float64)
     neuron = load(args.load, device=device, dtype=dtype)
     path = data_file(args)
+    if (path is None) == (args.values is None):
+        raise ValueError(
+            "give the x values with --values X [X ...], or a file with --csv PATH (or --parquet PATH) "
+            "and its column with --x COLUMN"
+        )
     if path is not None:
-        if len(args.x) != 1:
-            raise ValueError(f"with {'--csv' if args.csv is not None else '--parquet'}, --x names one column")
+        if args.x is None:
+            raise ValueError(f"{'--csv' if args.csv is not None else '--parquet'} needs --x COLUMN")
         _, x = read_column(
-            path, args.x[0], parquet=args.parquet is not None, encoding=args.encoding, delimiter=args.delimiter
+            path, args.x, parquet=args.parquet is not None, encoding=args.encoding, delimiter=args.delimiter
         )
     else:
-        x = torch.tensor([_number(v) for v in args.x], dtype=torch.float64)
+        if args.x is not None:
+            raise ValueError("--x names a column of a --csv or --parquet file; for numbers use --values")
+        x = torch.tensor([_number(v) for v in args.values], dtype=torch.float64)
     y_hat = neuron.predict(x.to(device=device, dtype=neuron.w.dtype)).tolist()
     if args.json:
         print(
@@ -369,7 +371,7 @@ def _number(text):
     try:
         return float(text)
     except ValueError:
-        raise ValueError(f"--x: {text!r} is not a number (to read a column, add --csv PATH)") from None
+        raise ValueError(f"--values: {text!r} is not a number") from None
 
 
 # What bad input raises: a bad value, file or setting (ValueError; ModelFileError is one, and an error

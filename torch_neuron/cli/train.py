@@ -29,7 +29,7 @@ SLOW_ENGINES, SLOW_STEPS = ("loop", "autograd"), 20_000  # ~1 s and more: worth 
 PLOT_POINTS = 20_000  # --plot of a streamed file or a sharded fit draws a uniform sample of this many rows
 
 
-class Fitted(NamedTuple):
+class TrainReport(NamedTuple):
     """A fit as train reports it: w, b, the loss after it, n, the history, the points to draw, the time."""
 
     w: torch.Tensor
@@ -85,7 +85,7 @@ def fit_for_train(args, dtype, device, engine, rank, world):
         seconds = time.perf_counter() - start  # fit ends in a host sync (its finiteness check): the time is real
         with torch.no_grad():
             loss = F.mean_loss(x, y, neuron.w, neuron.b).item()
-        return Fitted(neuron.w.detach(), neuron.b.detach(), loss, n, history, x, y, seconds, names, how)
+        return TrainReport(neuron.w.detach(), neuron.b.detach(), loss, n, history, x, y, seconds, names, how)
 
     start = time.perf_counter()
     if world is None:  # a file streamed through fit_chunks: the time includes reading it
@@ -110,7 +110,7 @@ def fit_for_train(args, dtype, device, engine, rank, world):
     if history:
         history = History(result.history.w, result.history.b, moments.loss(result.history.w, result.history.b))
     x, y = (sample[:, k].to(device=device, dtype=dtype) for k in (1, 2))
-    return Fitted(
+    return TrainReport(
         result.w, result.b, moments.loss(result.w, result.b).item(), moments.n, history, x, y, seconds, names, how
     )
 
