@@ -9,9 +9,9 @@ sync): the median over blocks, with its interquartile range. Slow peers run a fr
 workload, scaled linearly (the row says so). Peak memory comes from scripts/peak_memory.py in fresh
 processes, the distributed case from scripts/bench_distributed.py in spawned ones.
 
-The CPU work runs in the compiled kernel (engines/cpu.py: TORCH_NEURON_KERNEL=numba) unless --kernel eager:
-the steady state of a process of many fits. Numba's import and its cached code (~0.7 s) are one-off costs,
-like every row's warm-up; by default a lone small fit in a fresh process runs eager instead.
+--kernel picks where the CPU epoch maps run, as TORCH_NEURON_KERNEL does for users: auto (the default, what a
+user gets: the compiled kernel, engines/cpu.py, for large work and torch ops below it), numba (the kernel for
+every fit: the steady state of a process of many fits, Numba's import and cached code paid once) or eager.
 """
 
 from __future__ import annotations
@@ -456,10 +456,10 @@ def machine():
 
 
 def cpu_kernel():
-    """Where the CPU epoch maps run: 'numba' (engines/cpu.py) or 'eager' (torch ops)."""
-    if os.environ.get("TORCH_NEURON_KERNEL") == "eager" or importlib.util.find_spec("numba") is None:
+    """Where the CPU epoch maps run: 'auto' (by the work), 'numba' (engines/cpu.py) or 'eager' (torch ops)."""
+    if importlib.util.find_spec("numba") is None:
         return "eager"
-    return "numba"
+    return os.environ.get("TORCH_NEURON_KERNEL", "auto")
 
 
 def report(info, s, quick, rows, verdicts, memory, argv):
@@ -511,9 +511,9 @@ def main(argv=None):
     ap.add_argument("--markdown", metavar="PATH", help="also write the report as markdown to PATH (default: none)")
     ap.add_argument(
         "--kernel",
-        choices=("numba", "eager"),
-        default="numba",
-        help="the CPU work: in the compiled kernel, or in torch ops (default: numba)",
+        choices=("auto", "numba", "eager"),
+        default="auto",
+        help="the CPU work: the package's default rule, always the compiled kernel, or torch ops (default: auto)",
     )
     args = ap.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
