@@ -40,23 +40,23 @@ class Neuron(nn.Module):
     def _input(self, x: Any, name: str = "x") -> torch.Tensor:
         return settings.as_tensor(x, name, dtype=self.w.dtype, device=self.w.device, move=False)
 
-    def forpass(self, x):
+    def forpass(self, x: torch.Tensor) -> torch.Tensor:
         """ŷ = x·w + b, elementwise, for a tensor x of any shape."""
         # Plain ops, not NeuronFunction.apply: fx.symbolic_trace cannot trace a Function that saves
         # tensors for forward mode, torch.compile refuses one with a custom jvp, and torch.export
         # inlines its forward anyway. Autograd of x·w + b gives the same gradients (tests/test_function.py).
         return F.forpass(x, self.w, self.b)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The same as forpass."""
         return self.forpass(x)
 
-    def backprop(self, x, err):
+    def backprop(self, x: torch.Tensor, err: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(w_grad, b_grad) = (x·err, 1·err): the book's gradients of ½(y − ŷ)², elementwise, no autograd."""
         return F.backprop(x, err)
 
     @torch.no_grad()
-    def predict(self, x):
+    def predict(self, x: Any) -> torch.Tensor:
         """ŷ for new x (numbers, lists or a tensor on the neuron's device; all finite), without a graph."""
         x = self._input(x)
         settings.check_finite(x, "x")
@@ -116,6 +116,6 @@ class Neuron(nn.Module):
             self.b.copy_(result.b)
         return result.history
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         values = "" if self.w.is_meta else f"w={self.w.item():.6g}, b={self.b.item():.6g}, "  # meta holds no values
         return values + f"dtype={self.w.dtype}, device={self.w.device}"

@@ -12,7 +12,7 @@ import torch_neuron as tn
 from ..book import book_fit
 from ..engines import scan as scan_module
 from .gradient_checks import N_RANDOM, float64_device, hand_gradients, random_values
-from .selfcheck import compare
+from .selfcheck import CheckResult, compare
 
 EPOCHS = 20  # engine comparisons on the book's 442 samples: 8,840 steps at batch 1
 FEW_EPOCHS = 5  # the autograd engine at batch 1 (~0.5 ms a step on a CPU core): 2,210 steps
@@ -33,7 +33,7 @@ def _book_loop(xs, ys, epochs):
     return torch.tensor(book_fit(xs, ys, epochs), dtype=torch.float64).T
 
 
-def engine_checks(device, dtype):
+def engine_checks(device: torch.device, dtype: torch.dtype) -> list[CheckResult]:
     """The engines on the book's data (x = bmi, y = target), epoch by epoch: the loop against the book's own
     Python code and against autograd (independent of sgd_step), then the scan against the loop."""
     ds = tn.load_diabetes()
@@ -116,7 +116,7 @@ def engine_checks(device, dtype):
     return results + kernel_checks(x, y, loop, scan)
 
 
-def kernel_checks(x, y, loop, scan):
+def kernel_checks(x: torch.Tensor, y: torch.Tensor, loop: torch.Tensor, scan: torch.Tensor) -> list[CheckResult]:
     """The compiled CPU kernel (engines/cpu.py), which restates the per-sample map, against the loop and the eager
     scan on the book's data; no row where it does not run (no Numba, or not the CPU)."""
     if x.device.type != "cpu" or scan_module._cpu_module() is None:
@@ -158,7 +158,7 @@ def _kernel(choice):
             os.environ["TORCH_NEURON_KERNEL"] = before
 
 
-def device_checks(device, dtype):
+def device_checks(device: torch.device, dtype: torch.dtype) -> list[CheckResult]:
     """The same computations on the CPU and on `device` (CUDA): backprop, the loop and the scan."""
     ds = tn.load_diabetes()
     cpu = torch.device("cpu")
@@ -181,10 +181,11 @@ def device_checks(device, dtype):
         )
     ]
     # whole fits: per-step differences of that size, summed over an epoch and contracted as above: 1024 eps
+    x_on, y_on = on(x, y)  # the book's data on `device`, named: mypy cannot count *on(x, y)'s arguments
     results.append(
         compare(
             f"loop engine cpu vs {device} ({FEW_EPOCHS} epochs)",
-            _trajectory(*on(x, y), "loop", FEW_EPOCHS),
+            _trajectory(x_on, y_on, "loop", FEW_EPOCHS),
             _trajectory(x, y, "loop", FEW_EPOCHS),
             ENGINE_TOL * eps,
             catches=f"the loop on {device}",
@@ -194,7 +195,7 @@ def device_checks(device, dtype):
     results.append(
         compare(
             f"scan engine cpu vs {device} (100 epochs)",
-            _trajectory(*on(x, y), "scan", 100),
+            _trajectory(x_on, y_on, "scan", 100),
             _trajectory(x, y, "scan", 100),
             ENGINE_TOL * eps,
             catches=f"the scan on {device} (its fused kernel on CUDA)",

@@ -1,5 +1,8 @@
 """Self-check rows for the hand-written derivatives: backprop and jvp against torch.autograd, gradcheck."""
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 from torch.autograd import gradcheck, gradgradcheck
 
@@ -11,7 +14,7 @@ from .selfcheck import CheckResult, compare, dtype_name
 N_RANDOM = 256  # random samples for the gradient checks
 
 
-def random_values(n, device, dtype, generator):
+def random_values(n: int, device: torch.device, dtype: torch.dtype, generator: torch.Generator) -> torch.Tensor:
     """n random scalars with random signs and magnitudes 10^-3 … 10^3 (so products span 10^±9)."""
     mag = 10.0 ** (torch.rand(n, generator=generator, dtype=torch.float64) * 6 - 3)
     sign = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0).to(torch.float64)
@@ -23,17 +26,19 @@ def _loss(w, b, x, y):
     return F.squared_error(y, F.forpass(x, w, b))
 
 
-def hand_gradients(x, y, w, b):
+def hand_gradients(
+    x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, b: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     err = -(y - F.forpass(x, w, b))
     return F.backprop(x, err)
 
 
-def float64_device(device):
+def float64_device(device: torch.device) -> torch.device:
     # MPS has no float64: the float64-only checks run on the CPU there
     return torch.device("cpu") if device.type == "mps" else device
 
 
-def gradient_checks(device, dtype):
+def gradient_checks(device: torch.device, dtype: torch.dtype) -> list[CheckResult]:
     """Reverse mode: backprop vs autograd per sample, per batch (vmap(grad)) and summed; NeuronFunction's
     backward too. Forward mode: NeuronFunction's jvp vs torch.func.jvp of plain ops."""
     g = torch.Generator().manual_seed(0)
@@ -76,7 +81,7 @@ def gradient_checks(device, dtype):
     )
 
     # NeuronFunction's own backward under vmap(grad) (its vmap rule included) vs plain autograd: 4 eps as above.
-    def loss_fn(w, b, x, y):
+    def loss_fn(w: torch.Tensor, b: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return F.squared_error(y, tn.NeuronFunction.apply(x, w, b))
 
     fw, fb = torch.func.vmap(torch.func.grad(loss_fn, argnums=(0, 1)), in_dims=(None, None, 0, 0))(w, b, x, y)
@@ -94,14 +99,14 @@ def gradient_checks(device, dtype):
     # Summed loss: Σ x·err over the batch. Two sums of the same terms may round differently by up to
     # n·eps·Σ|terms| (recursive summation's bound), so errors are relative to Σ|terms| and the tolerance is n·eps.
     wg, bg = w.clone().requires_grad_(True), b.clone().requires_grad_(True)
-    want = torch.stack(torch.autograd.grad(_loss(wg, bg, x, y).sum(), (wg, bg)))
-    got = torch.stack([hw.sum(), hb.sum()])
+    want_sum = torch.stack(torch.autograd.grad(_loss(wg, bg, x, y).sum(), (wg, bg)))
+    got_sum = torch.stack([hw.sum(), hb.sum()])
     scale = torch.stack([hw.abs().sum(), hb.abs().sum()])
     results.append(
         compare(
             "backprop vs autograd, summed loss",
-            got,
-            want,
+            got_sum,
+            want_sum,
             N_RANDOM * eps,
             scale,
             catches="the sum of per-sample gradients over a batch (Σ x·err)",
@@ -113,7 +118,7 @@ def gradient_checks(device, dtype):
     # perhaps in another order, so they differ by ≤ 3 roundings of |x·dw| + |db| + |w·dx|: 4 eps of that.
     dx, dw, db = (random_values(N_RANDOM, device, dtype, g) for _ in range(3))
 
-    def tangent(f):
+    def tangent(f: Callable[..., torch.Tensor]) -> torch.Tensor:
         return torch.func.vmap(lambda *a: torch.func.jvp(f, a[:3], a[3:])[1])(x, ws, bs, dx, dw, db)
 
     scale = (x * dw).abs() + db.abs() + (ws * dx).abs()
@@ -131,7 +136,7 @@ def gradient_checks(device, dtype):
     return results
 
 
-def gradchecks(device, dtype):
+def gradchecks(device: torch.device, dtype: torch.dtype) -> list[CheckResult]:
     """gradcheck (both modes) and gradgradcheck of NeuronFunction vs finite differences, in float64 always."""
     # Finite differences need float64 (in float32 the step's rounding swamps the derivative).
     where = float64_device(device)
@@ -143,7 +148,7 @@ def gradchecks(device, dtype):
     b = torch.tensor(-0.3, dtype=torch.float64, device=where, requires_grad=True)
     nan = float("nan")  # gradcheck answers pass/fail only; its own atol (1e-5) and rtol (1e-3) apply
     blind = "errors within gradcheck's atol 1e-5 + rtol 1e-3"
-    runs = (
+    runs: tuple[tuple[str, Callable[..., bool], dict[str, Any], str, str], ...] = (
         (
             "gradcheck NeuronFunction, reverse mode",
             gradcheck,

@@ -12,11 +12,14 @@ Under torchrun (torchrun --nproc-per-node N -m torch_neuron train …) each proc
 of the data, a --csv file's byte range, with torch_neuron.distributed; rank 0 alone prints and writes.
 """
 
+import argparse
 import json
 import math
 import os
 import sys
 import time
+from collections.abc import Sequence
+from typing import NoReturn
 
 import torch
 
@@ -34,7 +37,7 @@ from .parser import DTYPES, PROG, build_parser, data_file
 from .train import fit_for_train, process_group
 
 
-def train(args):
+def train(args: argparse.Namespace) -> int:
     """train: fit, then print w, b, the final loss and the run's settings (or JSON); save and plot if asked.
 
     A --csv file is streamed in chunks (memory per chunk, not per file) unless the fit needs every sample
@@ -73,6 +76,7 @@ def train(args):
         if args.plot:
             from ..plot import plot_fit, run_title  # matplotlib only when a picture is asked for
 
+            assert history is not None  # fit_for_train keeps the history for --plot
             plot_fit(
                 temp["plot"],
                 x,
@@ -88,6 +92,7 @@ def train(args):
         if args.animate:
             from ..plot import animate_fit
 
+            assert history is not None  # fit_for_train keeps the history for --animate
             animate_fit(
                 temp["animate"],
                 x,
@@ -150,7 +155,7 @@ def train(args):
     return 0
 
 
-def check(args):
+def check(args: argparse.Namespace) -> int:
     """check: run every self-check, print a table (or JSON); exit 0 if all pass, else 1."""
     from .selfcheck import run_checks  # torch.func and gradcheck only for this command
 
@@ -188,7 +193,7 @@ def _num(v):
     return "-" if math.isnan(v) else f"{v:.3g}"
 
 
-def predict(args):
+def predict(args: argparse.Namespace) -> int:
     """predict: y_hat = w·x + b of a saved neuron, one line per x (or JSON)."""
     dtype = DTYPES[args.dtype] if args.dtype else None
     # files are float64 unless saved otherwise, so without --dtype, auto passes over MPS (it has no float64)
@@ -254,7 +259,7 @@ def _one_line(error):
     return " ".join(str(error).split()) or type(error).__name__
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Run the command in argv (default: sys.argv[1:]) and exit with its status: 0 ok, 1 a check failed, 2 an error."""
     args = build_parser().parse_args(argv)
     try:

@@ -1,6 +1,7 @@
 """The command line's arguments: torch-neuron and its subcommands train, check and predict (argparse)."""
 
 import argparse
+from typing import NoReturn
 
 import torch
 
@@ -10,7 +11,7 @@ PROG = "torch-neuron"
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-def files(p):
+def files(p: argparse.ArgumentParser) -> None:
     """The options of how a --csv file is read."""
     p.add_argument(
         "--encoding",
@@ -26,7 +27,7 @@ def files(p):
     )
 
 
-def data_file(args):
+def data_file(args: argparse.Namespace) -> str | None:
     """The --csv or --parquet path given (None: neither); both at once, or CSV options for Parquet, are errors."""
     if args.csv is not None and args.parquet is not None:
         raise ValueError("give --csv or --parquet, not both")
@@ -38,18 +39,18 @@ def data_file(args):
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line, like every other error of the command."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
 
 
-def build_parser():
+def build_parser() -> Parser:
     """The argument parser of torch-neuron and its three subcommands."""
     # help text is ASCII: a console or pipe that is not UTF-8 can still print it
     parser = Parser(prog=PROG, description="The linear-regression neuron of 'Do it! Deep Learning' (ch. 3) in PyTorch.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {tn.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{train,check,predict}")
 
-    def common(p, dtype_default="float64"):
+    def common(p: argparse.ArgumentParser, dtype_default: str | None = "float64") -> None:
         p.add_argument(
             "--device",
             default="auto",

@@ -27,7 +27,16 @@ class CheckResult(NamedTuple):
     blind_to: str = ""
 
 
-def compare(name, got, want, tolerance, scale=None, *, catches="", blind_to=""):
+def compare(
+    name: str,
+    got: torch.Tensor,
+    want: torch.Tensor,
+    tolerance: float,
+    scale: torch.Tensor | None = None,
+    *,
+    catches: str = "",
+    blind_to: str = "",
+) -> CheckResult:
     """CheckResult of got vs want (same shape): passes when max |got − want| / scale ≤ tolerance.
 
     A NaN on either side (a diverged fit) is an infinite error, never a pass.
@@ -40,7 +49,7 @@ def compare(name, got, want, tolerance, scale=None, *, catches="", blind_to=""):
     return CheckResult(name, max_abs, max_rel, tolerance, bool(max_rel <= tolerance), catches, blind_to)
 
 
-def run_checks(device="cpu", dtype=torch.float64):
+def run_checks(device: str | torch.device = "cpu", dtype: torch.dtype = torch.float64) -> list[CheckResult]:
     """Every check on `device` in `dtype` (the CPU-vs-device ones only when device is CUDA) → [CheckResult]."""
     from .engine_checks import device_checks, engine_checks  # torch.func and gradcheck only for this command
     from .gradient_checks import gradchecks, gradient_checks

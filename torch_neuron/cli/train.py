@@ -7,9 +7,11 @@ loop or autograd, --animate. Under torchrun each rank reads its own part (a CSV 
 record starts, data/csv_split.py; Parquet row groups) and the fit is torch_neuron.distributed's.
 """
 
+import argparse
 import contextlib
 import os
 import time
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import torch
@@ -45,7 +47,7 @@ class TrainReport(NamedTuple):
 
 
 @contextlib.contextmanager
-def process_group(device):
+def process_group(device: torch.device) -> Iterator[tuple[torch.device, int, int | None]]:
     """(device, rank, world): (device, 0, None) in one process. Under torchrun: the default process group,
     made here and ended on the way out, and the CUDA device of this process's local rank."""
     if not distributed.launched():
@@ -61,7 +63,9 @@ def process_group(device):
             dist.destroy_process_group()
 
 
-def fit_for_train(args, dtype, device, engine, rank, world):
+def fit_for_train(
+    args: argparse.Namespace, dtype: torch.dtype, device: torch.device, engine: str, rank: int, world: int | None
+) -> TrainReport:
     """Read the data (all of it, or this rank's part under torchrun) and fit it, in memory or streamed."""
     settings = dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size)
     in_memory = _file(args)[0] is None or args.shuffle or engine != "scan" or bool(args.animate)
@@ -70,7 +74,7 @@ def fit_for_train(args, dtype, device, engine, rank, world):
     if world and args.animate:
         raise ValueError("--animate runs in one process, not under torchrun")
     names, source, how = _data(args, dtype, device, in_memory, rank, world)  # under torchrun: agreed on
-    history = bool(args.plot or args.animate)
+    want_history = bool(args.plot or args.animate)
 
     if world is None and in_memory:  # the book's way: Neuron.fit on every sample
         x, y = source
@@ -80,7 +84,14 @@ def fit_for_train(args, dtype, device, engine, rank, world):
         neuron = tn.Neuron(device=device, dtype=dtype)
         start = time.perf_counter()
         history = neuron.fit(
-            x, y, shuffle=args.shuffle, seed=args.seed, engine=engine, history=history, progress=progress, **settings
+            x,
+            y,
+            shuffle=args.shuffle,
+            seed=args.seed,
+            engine=engine,
+            history=want_history,
+            progress=progress,
+            **settings,
         )
         seconds = time.perf_counter() - start  # fit ends in a host sync (its finiteness check): the time is real
         with torch.no_grad():
@@ -89,25 +100,27 @@ def fit_for_train(args, dtype, device, engine, rank, world):
 
     start = time.perf_counter()
     if world is None:  # a file streamed through fit_chunks: the time includes reading it
-        result = tn.fit_chunks(source, history=history, dtype=dtype, device=device, **settings)
+        result = tn.fit_chunks(source, history=want_history, dtype=dtype, device=device, **settings)
         moments, sample = source.moments, source.sample.rows
     elif in_memory:  # this rank's samples in memory (a shuffled order moves them between ranks)
         x, y = source
-        result = distributed.fit(x, y, shuffle=args.shuffle, seed=args.seed, history=history, **settings)
+        result = distributed.fit(x, y, shuffle=args.shuffle, seed=args.seed, history=want_history, **settings)
         reservoir = Reservoir(PLOT_POINTS if args.plot else 0, args.seed + rank)
         reservoir.add(x, y)
         moments = distributed.gather_moments(Moments.of(x, y) if len(x) else None, device=device)
         sample = reservoir.rows
     else:  # this rank's byte range streamed; batches of more than one sample need its row count first
         count = source.count_rows if args.batch_size > 1 else None
-        result = distributed.fit_chunks(source, n=count, history=history, dtype=dtype, device=device, **settings)
+        result = distributed.fit_chunks(source, n=count, history=want_history, dtype=dtype, device=device, **settings)
         moments = distributed.gather_moments(source.moments, device=device)
         sample = source.sample.rows
     seconds = time.perf_counter() - start
     if world and args.plot:  # the sample of the whole data: the smallest keys of every rank's sample
         sample = distributed.Comm().gather_rows(sample)
         sample = sample[sample[:, 0].argsort()[:PLOT_POINTS]]
-    if history:
+    history = None
+    if want_history:
+        assert result.history is not None  # asked for (history=True), so every fit returns one
         history = History(result.history.w, result.history.b, moments.loss(result.history.w, result.history.b))
     x, y = (sample[:, k].to(device=device, dtype=dtype) for k in (1, 2))
     return TrainReport(

@@ -292,6 +292,7 @@ def _finish(
             if t < count:
                 open_batch = tail
             lo += count
+    assert M is not None  # some rank has samples (agreed on above)
     if pieces.dim() - len(shape) == 3:  # one epoch map, the same every epoch
         w, b, trajectory = scan.repeat_map(M, w, b, epochs=s.epochs, history=s.history)
         radius = scan.spectral_radius(M)

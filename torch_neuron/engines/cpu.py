@@ -17,6 +17,8 @@ set, comes first. With none writable Numba refuses cache=True, and _jit compiles
 
 import os
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import numba
 import numpy as np
@@ -34,7 +36,7 @@ NUMPY = {torch.float32: np.float32, torch.float64: np.float64}
 
 
 def _jit(**options):
-    def wrap(f):
+    def wrap(f: Callable[..., Any]) -> Any:  # a Numba dispatcher
         try:
             return njit(cache=True, nogil=True, fastmath={"contract"}, **options)(f)  # contract: FMAs
         except RuntimeError:  # no writable cache directory at all (see above)

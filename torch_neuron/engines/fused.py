@@ -98,7 +98,7 @@ def _row_starts(t, lead):
     return starts.reshape(-1)
 
 
-def epoch_map(x, y, lr, *, tile=TILE):
+def epoch_map(x: torch.Tensor, y: torch.Tensor, lr: float, *, tile: int = TILE) -> torch.Tensor:
     """The map M (..., 3, 3) = [[A, c], [0, 0, 1]] of one epoch of batch size 1 over x, y (..., n), lr a float.
 
     Neuron dims ... = the broadcast of x's and y's leading dims. Tile maps first, then tiles of

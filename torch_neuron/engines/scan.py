@@ -13,11 +13,16 @@ kernel instead (fused.py), which restates the per-sample map; on the CPU, a comp
 """
 
 import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ..functional import sgd_step
 from ..shapes import broadcast_shapes
+
+if TYPE_CHECKING:
+    from . import Orders
 
 STEPS = 32  # CPU: updates run in sequence inside a block before the tree takes over, when …
 MIN_LANES = 1024  # … the blocks, times the neurons, still give each vectorised op this many lanes
@@ -39,7 +44,7 @@ def _block_rows(x, y, lr):
     return torch.stack((w, b, y_scale.expand_as(w)))
 
 
-def fold(maps):
+def fold(maps: list[torch.Tensor]) -> torch.Tensor:
     """Compose a list of maps in order, the first applied first."""
     out = maps[0]
     for M in maps[1:]:
@@ -47,7 +52,7 @@ def fold(maps):
     return out
 
 
-def reduce_maps(M):
+def reduce_maps(M: torch.Tensor) -> torch.Tensor:
     """Compose a row of maps in order, M[..., 0, :, :] first: (..., k, 3, 3) → (..., 3, 3)."""
     return _tree(M.movedim((-2, -1), (0, 1))).movedim((0, 1), (-2, -1))
 
@@ -64,7 +69,7 @@ def _tree(P):
     return P[..., 0]
 
 
-def prefix_maps(M):
+def prefix_maps(M: torch.Tensor) -> torch.Tensor:
     """Inclusive scan along dim −3: out[..., e, :, :] = M[e] ∘ … ∘ M[0] (Hillis–Steele)."""
     d = 1
     while d < M.shape[-3]:
@@ -73,13 +78,15 @@ def prefix_maps(M):
     return M
 
 
-def apply_map(M, w, b):
+def apply_map(M: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """θ' = A·θ + c for θ = (w, b) → (w', b'), broadcasting M's neuron dims against w's and b's."""
     (a, a2, c), (d, d2, f) = (row.unbind(-1) for row in M[..., :2, :].unbind(-2))
     return a * w + a2 * b + c, d * w + d2 * b + f
 
 
-def repeat_map(M, w, b, *, epochs, history):
+def repeat_map(
+    M: torch.Tensor, w: torch.Tensor, b: torch.Tensor, *, epochs: int, history: bool
+) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
     """(w, b) after `epochs` applications of M, and the per-epoch (ws, bs) (..., epochs) when history, else None.
 
     The last (w, b) comes from the matrix power whether or not the history is asked for, so asking for it
@@ -100,7 +107,9 @@ def repeat_map(M, w, b, *, epochs, history):
     return w_last, b_last, _ending(ws, bs, w_last, b_last)
 
 
-def apply_maps(maps, w, b, *, history):
+def apply_maps(
+    maps: torch.Tensor, w: torch.Tensor, b: torch.Tensor, *, history: bool
+) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
     """(w, b) after the maps (..., E, 3, 3) in turn, and the (ws, bs) after each when history, else None.
 
     As in repeat_map, the last (w, b) never depends on whether the history is asked for.
@@ -117,7 +126,7 @@ def _ending(ws, bs, w, b):
     return torch.cat((ws[..., :-1], w.unsqueeze(-1)), -1), torch.cat((bs[..., :-1], b.unsqueeze(-1)), -1)
 
 
-def spectral_radius(M):
+def spectral_radius(M: torch.Tensor) -> torch.Tensor:
     """The largest |eigenvalue| of each map's linear part A (..., 2, 2): above 1, the fit grows without bound."""
     compiled = _forced_kernel(M)
     if compiled is not None:
@@ -129,7 +138,9 @@ def spectral_radius(M):
     return torch.where(disc >= 0, half.abs() + disc.clamp_min(0).sqrt(), det.abs().sqrt())
 
 
-def epoch_map(x, y, lr, batch_size, *, maps=1):
+def epoch_map(
+    x: torch.Tensor, y: torch.Tensor, lr: float | torch.Tensor, batch_size: int, *, maps: int = 1
+) -> torch.Tensor:
     """The map of one epoch over x, y (..., n) in batches of batch_size (a short last batch included).
 
     Where a kernel applies it computes the map: fused.py on CUDA, cpu.py on the CPU where it pays (see
@@ -154,7 +165,8 @@ def _torch_epoch_map(x, y, lr, batch_size):
     steps = _steps(x, y, lr, k)
     q, r = divmod(k, steps)
 
-    def blocks(lo, count, length, width):  # samples lo … as (..., length steps, count blocks, width)
+    # samples lo … as (..., length steps, count blocks, width)
+    def blocks(lo: int, count: int, length: int, width: int) -> list[torch.Tensor]:
         if length == 1:  # one step per block: a view
             return [v[..., lo : lo + count * width].unflatten(-1, (1, count, width)) for v in (x, y)]
         # a contiguous copy, so each step reads one unbroken row
@@ -176,7 +188,9 @@ def _torch_epoch_map(x, y, lr, batch_size):
     return fold([P.movedim((0, 1), (-2, -1)) for P in parts])
 
 
-def growth(x, y, lr, batch_size, orders, epochs):
+def growth(
+    x: torch.Tensor, y: torch.Tensor, lr: float | torch.Tensor, batch_size: int, orders: "Orders", epochs: int
+) -> torch.Tensor:
     """The epoch map's spectral radius (...), the largest over the epochs' orders: the loop engines' divergence test."""
     if not orders.shuffled:
         return spectral_radius(epoch_map(x, y, lr, batch_size))
@@ -184,11 +198,23 @@ def growth(x, y, lr, batch_size, orders, epochs):
     return torch.stack(radii, -1).amax(-1)
 
 
-def fit_scan(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history):
+def fit_scan(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    b: torch.Tensor,
+    *,
+    epochs: int,
+    lr: float | torch.Tensor,
+    batch_size: int,
+    orders: "Orders",
+    progress: Any,
+    history: bool,
+) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None, torch.Tensor]:
     """Per-epoch maps, then their power (or inclusive scan, for history) applied to (w, b); and their growth."""
     if orders.shuffled:  # each epoch its own order, so its own map
-        maps = [epoch_map(*orders.apply(e, x, y), lr, batch_size, maps=epochs) for e in range(epochs)]
-        maps = torch.stack(maps, -3)
+        each = [epoch_map(*orders.apply(e, x, y), lr, batch_size, maps=epochs) for e in range(epochs)]
+        maps = torch.stack(each, -3)
         out = (*apply_maps(maps, w, b, history=history), spectral_radius(maps).amax(-1))
     else:
         M = epoch_map(x, y, lr, batch_size)
@@ -197,7 +223,9 @@ def fit_scan(x, y, w, b, *, epochs, lr, batch_size, orders, progress, history):
     return out
 
 
-def chunk_maps(chunks, lr, batch_size):
+def chunk_maps(
+    chunks: Iterable[tuple[torch.Tensor, torch.Tensor]], lr: float | torch.Tensor, batch_size: int
+) -> torch.Tensor:
     """The epoch map of data that arrives in pieces, read once, in order (a batch may span two chunks).
 
     chunks: an iterable of (x, y) pairs (a DataLoader, say). Each piece's map is composed as it comes,

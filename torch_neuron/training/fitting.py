@@ -173,7 +173,7 @@ def run_fit(
     else:
         bar = progress_bar(o.epochs, progress)
         try:
-            w, b, trajectory, radius = run(
+            w, b, traj, radius = run(
                 x,
                 y,
                 w,
@@ -187,7 +187,7 @@ def run_fit(
             )
         finally:
             bar.close()
-        w, b, trajectory = check_result(w, b, trajectory, radius, o, data=(x, y))
+        w, b, trajectory = check_result(w, b, traj, radius, o, data=(x, y))
     return FitResult(w, b, History(*trajectory, epoch_losses(x, y, *trajectory)) if o.history else None)
 
 
