@@ -29,13 +29,14 @@ class Neuron(nn.Module):
 
     @staticmethod
     def _number(value: Any, name: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-        t = settings.check_start(value, name, dtype=dtype, device=device)
-        settings.check_finite(t, name)
+        t = settings.check_start(value, name, dtype=dtype, device=device)  # a number is checked finite there
+        if torch.is_tensor(value) or not isinstance(value, (float, int)):
+            settings.check_finite(t, name)
         if t.numel() != 1:
             raise ValueError(
                 f"{name} must be one number, got shape {tuple(t.shape)}: for many neurons at once use torch_neuron.fit"
             )
-        return t.reshape(()).clone()
+        return t.reshape(()).clone() if torch.is_tensor(value) else t.reshape(())  # never the caller's tensor
 
     def _input(self, x: Any, name: str = "x") -> torch.Tensor:
         return settings.as_tensor(x, name, dtype=self.w.dtype, device=self.w.device, move=False)

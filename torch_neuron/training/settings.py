@@ -235,6 +235,10 @@ def check_start(value: Any, name: str, *, dtype: torch.dtype, device: torch.devi
         if not math.isfinite(value):
             raise ValueError(f"{name} must be finite, got {value!r}")
         return torch.tensor(float(value), dtype=dtype, device=device)
+    if torch.is_tensor(value):  # the one probe a tensor needs: its dtype
+        if value.dtype == torch.bool or value.is_complex():
+            raise TypeError(f"{name} must hold real numbers, not {value.dtype}")
+        return value.detach().to(device=device, dtype=dtype)
     _refuse_bools(value, name)
     return as_tensor(value, name, dtype=dtype, device=device)
 
