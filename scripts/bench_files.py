@@ -223,7 +223,10 @@ def bench(args, folder):
         pandas_csv_s=pandas_csv,
     )
     if not args.skip_torchrun:
-        rows += torchrun_rows(args, folder, csv, figures)
+        try:
+            rows += torchrun_rows(args, folder, csv, figures)
+        except SystemExit as e:  # the rows measured so far are still worth printing
+            rows.append(("torchrun rows: failed", "", "", str(e).splitlines()[0]))
     print_table(rows, args, figures)
 
 

@@ -24,6 +24,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from . import byte_streams as streams
+from . import csv_blocks as blocks
 from . import csv_text as text
 from .columns import float64s, pick
 
@@ -57,19 +59,23 @@ class CsvFile:
         raw = sys.stdin.buffer if path == "-" else open(self.path, "rb", buffering=0)
         try:
             self.regular = path != "-" and stat.S_ISREG(os.fstat(raw.fileno()).st_mode)
-            head = _Reader(raw)
+            head = streams.Reader(raw)
             first = head.read(4)
             self.encoding, skip = text.encoding_of(encoding, first)
             head.pending = first[skip:]
             if text.ascii_compatible(self.encoding):  # its bytes split as they are: only cells are decoded
                 self.text_encoding, stream, base = self.encoding, head, skip
             else:  # UTF-16 and the like: read as UTF-8, in one pass from the start
-                self.text_encoding, stream, base = "utf-8", _Reader(_Transcoded(_Reader(raw, first), self.encoding)), 0
+                self.text_encoding, stream, base = (
+                    "utf-8",
+                    streams.Reader(streams.Transcoded(streams.Reader(raw, first), self.encoding)),
+                    0,
+                )
             self.seekable = self.regular and text.ascii_compatible(self.encoding)
             data, (names, used, lines, self.delimiter, _) = self._header(stream, delimiter)
             self.start, self.start_line = base + used, lines + 1
             if not self.regular:
-                self._once = _Reader(stream, data[used:])
+                self._once = streams.Reader(stream, data[used:])
         finally:
             if self._once is None and path != "-":
                 raw.close()
@@ -80,7 +86,7 @@ class CsvFile:
         delimiter = None if delimiter is None else text.check_delimiter(delimiter)
         data = b""
         while True:
-            more = _read_text(stream, max(len(data), 1 << 16), self.display, self.encoding)
+            more = streams.read_text(stream, max(len(data), 1 << 16), self.display, self.encoding)
             data += more
             try:
                 found = text.header(data, final=not more, encoding=self.text_encoding, delimiter=delimiter)
@@ -165,7 +171,7 @@ class CsvFile:
         if self.seekable:
             f = open(self.path, "rb", buffering=0)
             f.seek(part.start)
-            return _Reader(f), None if part.end is None else part.end - part.start
+            return streams.Reader(f), None if part.end is None else part.end - part.start
         if not self.regular:
             if self._once is None:
                 raise ValueError(
@@ -173,8 +179,8 @@ class CsvFile:
                 )
             stream, self._once = self._once, None
             return stream, None
-        stream = _Reader(_Transcoded(_Reader(open(self.path, "rb", buffering=0)), self.encoding))
-        _read_text(stream, self.start, self.display, self.encoding)  # past the header
+        stream = streams.Reader(streams.Transcoded(streams.Reader(open(self.path, "rb", buffering=0)), self.encoding))
+        streams.read_text(stream, self.start, self.display, self.encoding)  # past the header
         return stream, None
 
     def _tasks(self, part, indices, counting, block_bytes, pool):
@@ -182,22 +188,22 @@ class CsvFile:
         stream, left = self.open(part)
         # blocks are read into buffers used again once their parse is done: a fresh one per block costs its
         # pages' faults (a third of the reading time here)
-        buffers: list = []
+        buffers = []
         try:
             carry, offset, delim = b"", part.start, ord(self.delimiter)
             while True:
                 want = block_bytes if left is None else min(block_bytes, left)
-                slot = _free(buffers, len(carry) + want)
+                slot = blocks.free_buffer(buffers, len(carry) + want)
                 buf = slot[0]
                 buf[: len(carry)] = carry
-                new = _text(stream.fill, buf, len(carry), want, display=self.display, encoding=self.encoding)
+                new = streams.decoded(stream.fill, buf, len(carry), want, display=self.display, encoding=self.encoding)
                 n = len(carry) + new
                 self.stats["bytes_read"] += new
                 left = None if left is None else left - new
                 final = not new or left == 0
                 if not n:
                     return
-                cut = _cut(buf, n, delim, final)
+                cut = blocks.cut(buf, n, delim, final)
                 if cut is None:  # quotes where the excel dialect puts none: Python finds the records
                     task, used = self._python_now(bytes(buf[:n]), indices, final, counting)
                 else:
@@ -243,7 +249,7 @@ class CsvFile:
 
     def _parse(self, data, indices, quoted):
         """(values, lines, how) of a block of whole records: Arrow's reading when it equals Python's, else Python's."""
-        lines = None if self.seekable else count_lines(data)
+        lines = None if self.seekable else blocks.count_lines(data)
         columns = _arrow(data, indices, len(self.names), self.delimiter, quoted)
         if columns is not None:
             return columns, lines, "arrow"
@@ -256,10 +262,10 @@ class CsvFile:
         """(columns as long as the block has rows, lines, how): lines where no row can be blank, else parsed."""
         if not quoted:
             a = np.frombuffer(data, np.uint8)
-            starts = np.concatenate(([0], _ends(a, True)))
+            starts = np.concatenate(([0], blocks.ends(a, True)))
             starts = starts[starts < len(a)]
-            if not np.isin(a[starts], _blank_start(self.delimiter)).any():
-                return (np.empty(len(starts)),), None if self.seekable else count_lines(data), "count"
+            if not np.isin(a[starts], blocks.blank_start(self.delimiter)).any():
+                return (np.empty(len(starts)),), None if self.seekable else blocks.count_lines(data), "count"
         rows, _, lines = text.count(bytes(data), final=True, encoding=self.text_encoding, delimiter=self.delimiter)
         return (np.empty(rows),), lines, "python"
 
@@ -286,22 +292,9 @@ class CsvFile:
                 block = f.read(min(left, 16 << 20))
                 if not block:
                     break
-                count += count_lines(block) - (prev_cr and block[:1] == b"\n")
+                count += blocks.count_lines(block) - (prev_cr and block[:1] == b"\n")
                 prev_cr, left = block.endswith(b"\r"), left - len(block)
         return self.start_line + count
-
-
-def _blank_start(delimiter):
-    """Bytes a blank row (cells of spaces only) may begin with: whitespace, the delimiter, a quote, non-ASCII."""
-    return np.array(sorted({*range(9, 14), *range(28, 33), ord(delimiter), 34, *range(128, 256)}), np.uint8)
-
-
-def count_lines(data) -> int:
-    """The line ends in data: LF, CRLF and lone CR, each once."""
-    a = np.frombuffer(data, np.uint8)
-    lf, cr = int(np.count_nonzero(a == 10)), a == 13
-    crs = int(np.count_nonzero(cr))
-    return lf + crs - int(np.count_nonzero(cr[:-1] & (a[1:] == 10))) if crs else lf
 
 
 def _arrow(data, indices, fields, delimiter, quoted):
@@ -333,140 +326,9 @@ def _arrow(data, indices, fields, delimiter, quoted):
     return tuple(columns)
 
 
-def _ends(a, final):
-    """Positions just after each line end of a (a uint8 array); a CR at the very end counts only if final."""
-    lf = a == 10
-    cr = a == 13
-    cr[:-1] &= ~lf[1:]
-    if not final and len(a):
-        cr[-1] = False
-    return np.flatnonzero(lf | cr) + 1
-
-
-def _free(buffers, size):
-    """A [buffer, task] slot of at least `size` bytes whose last block's parse is done (or a new one)."""
-    for slot in buffers:
-        if len(slot[0]) >= size and (slot[1] is None or slot[1].done()):
-            slot[1] = None
-            return slot
-    slot = [bytearray(size + (1 << 16)), None]  # room for the next block and a record carried over
-    buffers.append(slot)
-    return slot
-
-
-def _cut(buf, n, delim, final):
-    """Where the last whole record of buf[:n] ends (0: none yet; final: all of it); None when its quotes are not
-    where the excel dialect puts them, so that counting them could not tell which line ends are inside cells."""
-    if buf.find(b'"', 0, n) < 0:
-        if final:
-            return n
-        lf = buf.rfind(b"\n", 0, n)
-        cr = buf.rfind(b"\r", 0, n - 1)  # a CR at the very end may have its LF still to come
-        return max(lf, cr) + 1
-    a = np.frombuffer(buf, np.uint8, n)
-    q = np.flatnonzero(a == 34)
-    if final:
-        return n if len(q) % 2 == 0 and _quotes_ok(a, q, delim) else None
-    ends = _ends(a, final)
-    if not len(ends):
-        return 0
-    if not _quotes_ok(a, q[q < ends[-1]], delim):
-        return None
-    outside = ends[np.searchsorted(q, ends - 1) % 2 == 0]  # an even number of quotes before: not in a cell
-    return int(outside[-1]) if len(outside) else 0
-
-
-def _quotes_ok(a, q, delim):
-    """Whether the quotes at q (the first of them opening a field) each open a field at its start or close one at its
-    end, '""' inside a quoted field included: as Python's csv module reads quotes, so that counting them is exact."""
-    bound = np.array([delim, 10, 13, 34], np.uint8)
-    opens, closes = q[0::2], q[1::2]
-    ok_open = (opens == 0) | np.isin(a[np.maximum(opens - 1, 0)], bound)
-    ok_close = (closes + 1 >= len(a)) | np.isin(a[np.minimum(closes + 1, len(a) - 1)], bound)
-    return bool(ok_open.all() and ok_close.all())
-
-
 def _is_number(cell):
     try:
         float(cell)
     except ValueError:
         return False
     return True
-
-
-def _read_text(stream, n, display, encoding):
-    """stream.read(n), with a file that does not decode (UTF-16 and the like) as a one-line error."""
-    return _text(stream.read, n, display=display, encoding=encoding)
-
-
-def _text(read, *args, display, encoding):
-    """read(*args), with a file that does not decode (UTF-16 and the like) as a one-line error."""
-    try:
-        return read(*args)
-    except UnicodeError:
-        raise ValueError(f"{display}: not {encoding} text ({text.encoding_hint(b'', encoding)})") from None
-
-
-class _Reader:
-    """read(n): n bytes (fewer only at the end), after any pushed back; from any binary stream."""
-
-    def __init__(self, stream, pending=b""):
-        self.stream, self.pending = stream, pending
-
-    def read(self, n):
-        parts, size = [self.pending[:n]], min(n, len(self.pending))
-        self.pending = self.pending[n:]
-        while size < n:
-            more = self.stream.read(n - size)
-            if not more:
-                break
-            parts.append(more)
-            size += len(more)
-        out = parts[0] if len(parts) == 1 else b"".join(parts)
-        if len(out) > n:  # a transcoding stream may return more than asked for
-            out, self.pending = out[:n], out[n:]
-        return out
-
-    def fill(self, buf, at, n):
-        """Read up to n bytes into buf[at:at + n] (fewer only at the end): the number read."""
-        take = self.pending[:n]
-        buf[at : at + len(take)] = take
-        self.pending = self.pending[len(take) :]
-        size, end = at + len(take), at + n
-        readinto = getattr(self.stream, "readinto", None)
-        with memoryview(buf) as view:
-            while size < end:
-                if readinto is not None:
-                    got = readinto(view[size:end])
-                else:
-                    more = self.stream.read(end - size)
-                    got = min(len(more), end - size)
-                    view[size : size + got] = more[:got]
-                    self.pending = more[got:]  # a transcoding stream may return more than asked for
-                if not got:
-                    break
-                size += got
-        return size - at
-
-    def close(self):
-        if self.stream is not sys.stdin.buffer and hasattr(self.stream, "close"):
-            self.stream.close()
-
-
-class _Transcoded:
-    """A binary stream of text in `encoding`, read as UTF-8 bytes (bytes that do not decode stay as they were)."""
-
-    def __init__(self, raw, encoding):
-        import codecs
-
-        self.raw, self.decoder, self.done = raw, codecs.getincrementaldecoder(encoding)("surrogateescape"), False
-
-    def read(self, n):
-        if self.done:
-            return b""
-        chunk = self.raw.read(max(n // 2, 1 << 16))
-        self.done = not chunk
-        return self.decoder.decode(chunk, final=self.done).encode("utf-8", "surrogateescape")
-
-    def close(self):
-        self.raw.close()

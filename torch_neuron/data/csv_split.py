@@ -11,7 +11,8 @@ with a quote anywhere else (a stray one inside a cell) is read whole by rank 0; 
 
 import numpy as np
 
-from .csv_reader import CsvFile, Part, _ends
+from .csv_blocks import ends
+from .csv_reader import CsvFile, Part
 
 SCAN_BYTES = 16 << 20
 
@@ -84,7 +85,7 @@ def _judge(a, at, pos, end, quotes, found, ok, bound, final):
     the range; `quotes` were in the range before pos. Returns the quotes so far."""
     q = np.flatnonzero(a == 34) + at
     q = q[(q >= pos) & (q < end)]
-    s = _ends(a, final) + at  # just after a line end: where a record may begin
+    s = ends(a, final) + at  # just after a line end: where a record may begin
     s = s[(s >= pos) & (s < end)]
     before = quotes + np.searchsorted(q, s - 1)  # quotes before that line end
     for parity in (0, 1):
