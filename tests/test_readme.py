@@ -5,7 +5,7 @@
   equals the printed one to the digits the comment shows (a comment without numbers is the printed text).
 - Every ```console block whose commands are `$ torch-neuron …` is run, its commands in order in one empty
   folder: each prints what the block shows below it (the lines shown, from the first; numbers to the digits
-  shown, or to 1e-12 relative where 15 or more are shown; `time:` lines are not compared).
+  shown, or to 1e-12 relative where 15 or more are shown; `time:` (`시간:`) lines are not compared).
 - Every relative link and picture leads to a file, and the README links every docs page.
 Blocks not meant to run are fenced ```text, ```console without `$ torch-neuron`, or ```bash.
 """
@@ -200,8 +200,9 @@ def test_console_sessions_print_what_they_show(where, commands, tmp_path, monkey
         said = f"{where}: $ {' '.join(argv)}"
         assert len(printed) >= len(shown), f"{said}: printed {printed}"
         for k, (want, got) in enumerate(zip(shown, printed)):
-            if want.startswith("time:"):
-                assert got.startswith("time:"), f"{said}, line {k + 1}: {got!r}"
+            timing = next((w for w in ("time:", "시간:") if want.startswith(w)), None)  # --lang ko says 시간
+            if timing:
+                assert got.startswith(timing), f"{said}, line {k + 1}: {got!r}"
                 continue
             assert NUMBER.sub("#", want) == NUMBER.sub("#", got), (
                 f"{said}, line {k + 1}: prints {got!r}, shown {want!r}"
