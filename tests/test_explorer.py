@@ -18,7 +18,8 @@ from test_plot import no_missing_glyph  # noqa: E402
 from torch_neuron import plot  # noqa: E402
 from torch_neuron.engines import Orders  # noqa: E402
 from torch_neuron.plot import fonts  # noqa: E402
-from torch_neuron.plot.explorer import BLOWUP, Explorer, blow_up, settings_text  # noqa: E402
+from torch_neuron.plot.blowup import BLOWUP, blow_up  # noqa: E402
+from torch_neuron.plot.explorer import Explorer, settings_text  # noqa: E402
 from torch_neuron.plot.labels import words  # noqa: E402
 
 GRID = [

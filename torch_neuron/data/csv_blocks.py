@@ -1,4 +1,4 @@
-"""Where the records of a block of CSV bytes end, without parsing it: line ends outside quoted cells.
+"""Blocks of CSV bytes: where their records end (line ends outside quoted cells), and Arrow's parse of one.
 
 A block begins at a record's start. Where every quote opens a field at its start or closes one at its end,
 as Python's csv module reads quotes ('""' inside a quoted field included), a line end is inside a cell
@@ -6,7 +6,13 @@ exactly when an odd number of quotes comes before it: so counting quotes finds t
 a quote is anywhere else, this says so, and csv_text reads the block instead.
 """
 
+from collections.abc import Sequence
+
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from .columns import float64s
 
 
 def blank_start(delimiter: str) -> np.ndarray:
@@ -14,7 +20,7 @@ def blank_start(delimiter: str) -> np.ndarray:
     return np.array(sorted({*range(9, 14), *range(28, 33), ord(delimiter), 34, *range(128, 256)}), np.uint8)
 
 
-def count_lines(data) -> int:
+def count_lines(data: bytes | bytearray | memoryview) -> int:
     """The line ends in data: LF, CRLF and lone CR, each once."""
     a = np.frombuffer(data, np.uint8)
     lf, cr = int(np.count_nonzero(a == 10)), a == 13
@@ -73,3 +79,34 @@ def quotes_ok(a: np.ndarray, q: np.ndarray, delim: int) -> bool:
     ok_open = (opens == 0) | np.isin(a[np.maximum(opens - 1, 0)], bound)
     ok_close = (closes + 1 >= len(a)) | np.isin(a[np.minimum(closes + 1, len(a) - 1)], bound)
     return bool(ok_open.all() and ok_close.all())
+
+
+def parse_block(
+    data: bytes, indices: Sequence[int], fields: int, delimiter: str, quoted: bool
+) -> tuple[np.ndarray, ...] | None:
+    """Arrow's values of the columns `indices` of a block, or None where Python must read it instead."""
+    names = [f"c{i}" for i in range(fields)]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=len(data) + 1, use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=quoted, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={names[i]: pa.float64() for i in indices},
+                include_columns=[names[i] for i in indices],
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowException:  # a bad cell or a row of another length: Python names it
+        return None
+    columns = []
+    for k in range(len(indices)):
+        column = table.column(k)
+        parts = [float64s(c) for c in column.chunks]
+        v = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0)
+        if column.null_count or not np.isfinite(v).all():
+            return None
+        columns.append(v)
+    return tuple(columns)

@@ -18,16 +18,15 @@ import stat
 import sys
 from collections import deque
 from collections.abc import Iterator, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from . import byte_streams as streams
 from . import csv_blocks as blocks
 from . import csv_text as text
-from .columns import float64s, pick
+from .columns import pick
 
 BLOCK_BYTES = 2 << 20  # ~50,000 rows of two numbers: a chunk for the fit; Arrow parses one block per thread
 MAX_RECORD = 64 << 20  # a record this long is refused: a quote that never closes would otherwise read the file
@@ -107,7 +106,7 @@ class CsvFile:
                 f"{where}: the header holds NUL bytes: not a text CSV file, or UTF-16 text "
                 "without a byte-order mark (try --encoding utf-16-le)"
             )
-        if all(_is_number(n) for n in names):
+        if all(text.is_number(n) for n in names):
             raise ValueError(
                 f"{self.display}: the first row must be a header of column names, got numbers: {found[3].join(names)}"
             )
@@ -166,7 +165,7 @@ class CsvFile:
         parts = list(self.chunks(indices, part))
         return tuple(np.concatenate([p[k] for p in parts]) if parts else np.empty(0) for k in range(len(indices)))
 
-    def open(self, part: Part):
+    def open(self, part: Part) -> tuple[Any, int | None]:
         """(binary stream at part.start, bytes to read or None)."""
         if self.seekable:
             f = open(self.path, "rb", buffering=0)
@@ -250,7 +249,7 @@ class CsvFile:
     def _parse(self, data, indices, quoted):
         """(values, lines, how) of a block of whole records: Arrow's reading when it equals Python's, else Python's."""
         lines = None if self.seekable else blocks.count_lines(data)
-        columns = _arrow(data, indices, len(self.names), self.delimiter, quoted)
+        columns = blocks.parse_block(data, indices, len(self.names), self.delimiter, quoted)
         if columns is not None:
             return columns, lines, "arrow"
         values, _, _ = text.values(
@@ -295,40 +294,3 @@ class CsvFile:
                 count += blocks.count_lines(block) - (prev_cr and block[:1] == b"\n")
                 prev_cr, left = block.endswith(b"\r"), left - len(block)
         return self.start_line + count
-
-
-def _arrow(data, indices, fields, delimiter, quoted):
-    """Arrow's values of the columns `indices` of a block, or None where Python must read it instead."""
-    names = [f"c{i}" for i in range(fields)]
-    try:
-        table = pacsv.read_csv(
-            pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(column_names=names, block_size=len(data) + 1, use_threads=False),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=quoted, ignore_empty_lines=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={names[i]: pa.float64() for i in indices},
-                include_columns=[names[i] for i in indices],
-                null_values=[],
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowException:  # a bad cell or a row of another length: Python names it
-        return None
-    columns = []
-    for k in range(len(indices)):
-        column = table.column(k)
-        parts = [float64s(c) for c in column.chunks]
-        v = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0)
-        if column.null_count or not np.isfinite(v).all():
-            return None
-        columns.append(v)
-    return tuple(columns)
-
-
-def _is_number(cell):
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True

@@ -9,6 +9,9 @@ and its number of quotes. One all_gather later every rank knows its parity, henc
 with a quote anywhere else (a stray one inside a cell) is read whole by rank 0; the others hold none.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from .csv_blocks import ends
@@ -17,7 +20,7 @@ from .csv_reader import CsvFile, Part
 SCAN_BYTES = 16 << 20
 
 
-def split(table: CsvFile, rank: int, world: int, agree) -> Part:
+def split(table: CsvFile, rank: int, world: int, agree: Callable[..., Any]) -> Part:
     """Rank `rank` of `world`'s part of the records: a byte range aligned to record starts, quotes respected.
 
     agree(error, numbers) → every rank's numbers, raising on every rank if any rank's error is not None

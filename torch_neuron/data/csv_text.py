@@ -109,7 +109,7 @@ def records(data: bytes, *, final: bool, encoding: str, delimiter: str) -> Itera
     ends = list(itertools.accumulate(map(len, lines)))
     fed = [0, False]  # lines handed to csv, and whether it asked for more than there are
 
-    def feed():
+    def feed() -> Iterator[str]:
         for raw in lines:
             fed[0] += 1
             yield raw.decode(encoding, "surrogateescape")
@@ -204,3 +204,12 @@ def header(data: bytes, *, final: bool, encoding: str, delimiter: str | None) ->
         if not blank(rec.cells):
             return [c.strip() for c in rec.cells], rec.end, rec.next_line, delimiter, rec.line
     return ([], len(data), len(lines), delimiter, 0) if final else None
+
+
+def is_number(cell: str) -> bool:
+    """Whether float() reads the cell: a header of numbers is data, not names."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True

@@ -6,7 +6,9 @@ r = tn.fit_chunks(parquet_chunks("big.parquet", "bmi", "target"))       # one pa
 r = distributed.fit_chunks(csv_chunks("big.csv", "x", "y", shard=True))  # under torchrun: my byte range
 """
 
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -101,7 +103,9 @@ class Stream:
         return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
 
-def open_file(path, *, parquet: bool = False, encoding: str | None = None, delimiter: str | None = None):
+def open_file(
+    path: str | os.PathLike, *, parquet: bool = False, encoding: str | None = None, delimiter: str | None = None
+) -> Any:
     """A CsvFile, or a ParquetData when `parquet` (encoding and delimiter are CSV's)."""
     if parquet:
         if encoding is not None or delimiter is not None:
@@ -114,7 +118,7 @@ def open_file(path, *, parquet: bool = False, encoding: str | None = None, delim
     return CsvFile(path, encoding=encoding, delimiter=delimiter)
 
 
-def part_of(source, rank: int, world: int, agree=None):
+def part_of(source: Any, rank: int, world: int, agree: Callable[..., Any] | None = None) -> Any:
     """Rank `rank` of `world`'s part of a file: Parquet row groups (no messages), or a CSV byte range (every rank
     must call this together; agree is distributed.Comm().agree)."""
     if hasattr(source, "groups"):
@@ -129,7 +133,14 @@ def part_of(source, rank: int, world: int, agree=None):
 
 
 def csv_chunks(
-    path, x, y, *, encoding: str | None = None, delimiter: str | None = None, shard: bool = False, group=None
+    path: str | os.PathLike,
+    x: str | int,
+    y: str | int,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    shard: bool = False,
+    group: Any = None,
 ) -> Stream:
     """Columns x and y (header names or indices) of a CSV file as float64 (x, y) chunks for fit_chunks.
 
@@ -139,7 +150,9 @@ def csv_chunks(
     return _chunks(lambda: open_file(path, encoding=encoding, delimiter=delimiter), x, y, shard, group)
 
 
-def parquet_chunks(path, x, y, *, shard: bool = False, group=None) -> Stream:
+def parquet_chunks(
+    path: str | os.PathLike, x: str | int, y: str | int, *, shard: bool = False, group: Any = None
+) -> Stream:
     """Columns x and y (names or indices) of a Parquet file as float64 (x, y) chunks for fit_chunks.
 
     shard: only this rank's row groups (about 1/N of the rows), for torch_neuron.distributed.fit_chunks.
@@ -167,7 +180,12 @@ def _chunks(make, x, y, shard, group):
 
 
 def read_column(
-    path, column, *, parquet: bool = False, encoding: str | None = None, delimiter: str | None = None
+    path: str | os.PathLike,
+    column: str | int,
+    *,
+    parquet: bool = False,
+    encoding: str | None = None,
+    delimiter: str | None = None,
 ) -> tuple[str, torch.Tensor]:
     """(name, float64 values) of one column (header name or index) of a CSV or Parquet file, in memory."""
     source = open_file(path, parquet=parquet, encoding=encoding, delimiter=delimiter)
