@@ -274,8 +274,8 @@ def test_the_kernel_loads_where_one_calls_eager_maps_would_cost_as_much():
     run_python(
         """
         import sys, torch, torch_neuron as tn
-        from torch_neuron.engines import scan
-        scan.COLD_S = 1000 * 2 * 30 * scan.EAGER_S
+        from torch_neuron.engines import kernels
+        kernels.COLD_S = 1000 * 2 * 30 * kernels.EAGER_S
         x, y = torch.rand(2, 1000, dtype=torch.float64), torch.rand(1000, dtype=torch.float64)
         tn.fit(x, y, lr=0.5, epochs=40)  # one map
         assert 'torch_neuron.engines.cpu' not in sys.modules

@@ -10,7 +10,7 @@ import torch
 import torch_neuron as tn
 
 from ..book import book_fit
-from ..engines import scan as scan_module
+from ..engines import kernels
 from .gradient_checks import N_RANDOM, float64_device, hand_gradients, random_values
 from .selfcheck import CheckResult, compare
 
@@ -119,7 +119,7 @@ def engine_checks(device: torch.device, dtype: torch.dtype) -> list[CheckResult]
 def kernel_checks(x: torch.Tensor, y: torch.Tensor, loop: torch.Tensor, scan: torch.Tensor) -> list[CheckResult]:
     """The compiled CPU kernel (engines/cpu.py), which restates the per-sample map, against the loop and the eager
     scan on the book's data; no row where it does not run (no Numba, or not the CPU)."""
-    if x.device.type != "cpu" or scan_module._cpu_module() is None:
+    if x.device.type != "cpu" or kernels.cpu_module() is None:
         return []
     with _kernel("numba"):
         kernel = _trajectory(x, y, "scan", EPOCHS)

@@ -39,7 +39,7 @@ WORDS = {
 
 def diverged(error: TrainingDiverged, lang: str) -> str:
     """The one line for a fit that diverged, in the user's language."""
-    from ..training.fitting import GROWTH
+    from ..training.divergence import GROWTH
 
     if not error.neurons:
         return str(error)

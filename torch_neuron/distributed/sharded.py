@@ -11,7 +11,6 @@ same seed): every sample moves to the rank that holds its place in that order (a
 """
 
 import math
-import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,12 +21,11 @@ from .. import engines
 from ..engines import scan
 from ..training import settings
 from ..training.chunks import Chunks
-from ..training.fitting import FitResult, History, check_options, check_result, neuron_shape
+from ..training.fitting import FitResult, History, check_result, neuron_shape
 from ..training.moments import Moments
+from .agreement import DTYPES, Settings, agree_on
 from .group import ERRORS, Comm, traffic
 from .shards import MOMENTS, cuts, exchange, identity, merged, moments_row, shard_maps
-
-MAX_DIMS = 16  # neuron dims sent in the agreement, so that a rank without samples learns them
 
 
 def fit(
@@ -67,7 +65,7 @@ def fit(
         y = settings.as_tensor(y, "y", dtype=dtype, device=device)
         _check_shard(x, y)
         shuffle, seed = settings.check_flag(shuffle, "shuffle"), settings.check_seed(seed)
-        s = _Settings(
+        s = Settings(
             w,
             b,
             epochs,
@@ -85,8 +83,8 @@ def fit(
         shape = neuron_shape(x=x.shape[:-1], y=y.shape[:-1], lr=s.lr_shape)
     except ERRORS as e:
         error = e
-    code = _DTYPES.index(s.dtype) + 1 if s is not None else 0
-    counts, _, _ = _agree_on(comm, error, x.shape[-1] if shape is not None else 0, s.key if s else 0, shape, code)
+    code = DTYPES.index(s.dtype) + 1 if s is not None else 0
+    counts, _, _ = agree_on(comm, error, x.shape[-1] if shape is not None else 0, s.key if s else 0, shape, code)
     assert s is not None and shape is not None  # else _agree_on raised, on every rank
     if not any(counts):
         raise ValueError(f"every rank's shard is empty ({comm.world} ranks): nothing to fit")
@@ -131,20 +129,20 @@ def fit_chunks(
     traffic.reset()
     try:
         reader = Chunks(chunks, dict(w=w, b=b, lr=lr), dtype=dtype, device=device, moments=history, empty_ok=True)
-        s = _Settings(w, b, epochs, lr, batch_size, reader.dtype, reader.device, history, on_divergence)
+        s = Settings(w, b, epochs, lr, batch_size, reader.dtype, reader.device, history, on_divergence)
         n = n() if callable(n) else n  # inside the agreement: a failure to count is every rank's error
         if n is None and s.batch_size > 1 and comm.world > 1:
             raise ValueError("fit_chunks needs n, this rank's sample count, when batch_size > 1 on several ranks")
     except ERRORS as e:
         error = e
-    code = _DTYPES.index(reader.dtype) + 1 if reader is not None and (dtype is not None or not reader.empty) else 0
+    code = DTYPES.index(reader.dtype) + 1 if reader is not None and (dtype is not None or not reader.empty) else 0
     # n is still the counting function when Chunks() or n() raised: send -1, and the error, not the function
     count = -1 if n is None or callable(n) else n
-    counts, _, agreed = _agree_on(comm, error, count, s.key if s else 0, None, code)
+    counts, _, agreed = agree_on(comm, error, count, s.key if s else 0, None, code)
     assert reader is not None and s is not None and not callable(n)  # else _agree_on raised, on every rank
     if agreed is not None and reader.dtype != agreed:  # no samples here: the dtype of the ranks with samples
         reader.dtype = agreed
-        s = _Settings(w, b, epochs, lr, batch_size, agreed, reader.device, history, on_divergence)
+        s = Settings(w, b, epochs, lr, batch_size, agreed, reader.device, history, on_divergence)
     reader.setting_shapes, reader.limit = dict(w=s.w.shape, b=s.b.shape, lr=s.lr_shape), n
     placed = n is not None and s.batch_size > 1  # else no batch straddles shards, and positions do not matter
     lo, total = (sum(counts[: comm.rank]), sum(counts)) if placed else (0, None)
@@ -155,7 +153,7 @@ def fit_chunks(
             raise ValueError(f"the chunks held {reader.count} samples, not n={n}")
     except (ValueError, TypeError, OSError) as e:  # bad data or an unreadable file; anything else is a bug
         error = e
-    counts, shape, _ = _agree_on(comm, error, reader.count, 0, reader.shape if reader.count else None)
+    counts, shape, _ = agree_on(comm, error, reader.count, 0, reader.shape if reader.count else None)
     if shape is None:
         raise ValueError(f"the chunks of every rank ({comm.world} ranks) held no samples: nothing to fit")
     if pieces is None:
@@ -165,57 +163,6 @@ def fit_chunks(
     return _finish(comm, pieces.expand(*shape, 3, 3, 3), moments, counts, s, shape)
 
 
-_DTYPES = (torch.float32, torch.float64)
-
-
-class _Settings:
-    """fit's settings through the checks torch_neuron.fit uses; `key` is what every rank must share."""
-
-    def __init__(
-        self,
-        w: Any,
-        b: Any,
-        epochs: Any,
-        lr: Any,
-        batch_size: Any,
-        dtype: torch.dtype,
-        device: torch.device,
-        history: Any,
-        on_divergence: Any,
-        *shared: Any,
-    ) -> None:
-        self.o = check_options(
-            w,
-            b,
-            epochs=epochs,
-            lr=lr,
-            batch_size=batch_size,
-            history=history,
-            on_divergence=on_divergence,
-            dtype=dtype,
-            device=device,
-        )
-        self.w, self.b, self.epochs, self.lr, self.batch_size, self.history = self.o[:6]
-        self.dtype, self.device, self.lr_shape = dtype, device, self.o.lr_shape
-        key = 0
-        # the dtype is agreed on separately (a rank without samples takes the others'); values as float64
-        for v in (
-            self.w.double(),
-            self.b.double(),
-            self.lr if not torch.is_tensor(self.lr) else self.lr.double(),
-            self.epochs,
-            self.batch_size,
-            self.history,
-            on_divergence,
-            device.type,
-            *shared,
-        ):
-            if torch.is_tensor(v):
-                v = (tuple(v.shape), v.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
-            key = zlib.crc32(repr(v).encode(), key)
-        self.key = key
-
-
 def _check_shard(x: torch.Tensor, y: torch.Tensor) -> None:
     """settings.check_data, except that a shard may be empty; and finite (checked here, before any collective)."""
     settings.check_data(x, y, empty_ok=True)
@@ -223,46 +170,8 @@ def _check_shard(x: torch.Tensor, y: torch.Tensor) -> None:
     settings.check_finite(y, "y")
 
 
-def _agree_on(
-    comm: Comm, error: BaseException | None, count: int, key: int, shape: Sequence[int] | None, code: int = 0
-) -> tuple[list[int], torch.Size | None, torch.dtype | None]:
-    """Every rank's count, the neuron shape of those that sent one, and every rank's `code`, once all are well.
-
-    key: a rank's settings (_Settings.key), which must match rank 0's. Any failure raises on every rank alike.
-    """
-    dims = list(shape) if shape is not None else []
-    if error is None and len(dims) > MAX_DIMS:
-        error = ValueError(f"more than {MAX_DIMS} neuron dims: {tuple(dims)}")
-    sent = [count, key, code, len(dims) if shape is not None else -1] + (dims + [0] * MAX_DIMS)[:MAX_DIMS]
-    table = comm.agree(error, sent)
-    other = [r for r, row in enumerate(table) if row[1] != table[0][1]]
-    if other:
-        raise ValueError(
-            f"rank {other[0]} was called with other settings or data dims than rank 0: every rank must "
-            "pass the same w, b, epochs, lr, batch_size, shuffle, seed, history, dtype, device type "
-            "and neuron dims"
-        )
-    shapes = {r: tuple(row[4 : 4 + row[3]]) for r, row in enumerate(table) if row[3] >= 0}
-    if len(set(shapes.values())) > 1:
-        raise ValueError(
-            "the neuron dims differ between ranks: " + ", ".join(f"rank {r} {d}" for r, d in shapes.items())
-        )
-    codes = {r: row[2] for r, row in enumerate(table) if row[2]}
-    if len(set(codes.values())) > 1:
-        raise ValueError(
-            "the ranks' data have different dtypes: "
-            + ", ".join(f"rank {r} {_DTYPES[c - 1]}" for r, c in codes.items())
-            + "; pass dtype="
-        )
-    return (
-        [row[0] for row in table],
-        torch.Size(next(iter(shapes.values()))) if shapes else None,
-        _DTYPES[next(iter(codes.values())) - 1] if codes else None,
-    )
-
-
 def _finish(
-    comm: Comm, pieces: torch.Tensor, moments: torch.Tensor | None, counts: list[int], s: _Settings, shape: torch.Size
+    comm: Comm, pieces: torch.Tensor, moments: torch.Tensor | None, counts: list[int], s: Settings, shape: torch.Size
 ) -> FitResult:
     """Gather every rank's pieces (and moments), compose the epoch maps in rank order, apply them to (w, b)."""
     n, m = sum(counts), s.batch_size

@@ -12,14 +12,14 @@ from ..engines import scan
 from ..training.moments import Moments
 
 if TYPE_CHECKING:
+    from .agreement import Settings
     from .group import Comm
-    from .sharded import _Settings
 
 
 @overload
 def shard_maps(
     chunks: Iterable[tuple[torch.Tensor, torch.Tensor]],
-    s: "_Settings",
+    s: "Settings",
     lo: int,
     count: int | None,
     n: int | None,
@@ -30,7 +30,7 @@ def shard_maps(
 @overload
 def shard_maps(
     chunks: Iterable[tuple[torch.Tensor, torch.Tensor]],
-    s: "_Settings",
+    s: "Settings",
     lo: int,
     count: int | None,
     n: int | None,
@@ -40,7 +40,7 @@ def shard_maps(
 
 def shard_maps(  # count, n, shape(): Any here, as mypy cannot see that they are ints and a shape where used
     chunks: Iterable[tuple[torch.Tensor, torch.Tensor]],
-    s: "_Settings",
+    s: "Settings",
     lo: int,
     count: Any,
     n: Any,
@@ -128,7 +128,7 @@ def exchange(
     return placed[:, :kx].T.reshape(x.shape), placed[:, kx:].T.reshape(y.shape)
 
 
-def identity(s: "_Settings") -> torch.Tensor:
+def identity(s: "Settings") -> torch.Tensor:
     return torch.eye(3, dtype=s.dtype, device=s.device)
 
 

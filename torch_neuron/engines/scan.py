@@ -9,10 +9,9 @@ when the per-epoch history is wanted).
 Shapes: a map is (..., 3, 3), the neuron dims leading; a row of k maps in order is (..., k, 3, 3).
 On CUDA (or under TRITON_INTERPRET=1), batch size 1 with one float lr goes through a fused Triton
 kernel instead (fused.py), which restates the per-sample map; on the CPU, a compiled Numba kernel
-(cpu.py) restates the per-batch map, where it pays (see _cpu_kernel); tests hold the paths equal.
+(cpu.py) restates the per-batch map, where it pays (kernels.py decides); tests hold the paths equal.
 """
 
-import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ import torch
 
 from ..functional import sgd_step
 from ..shapes import broadcast_shapes
+from .kernels import cpu_kernel, forced_kernel, fused_kernel
 
 if TYPE_CHECKING:
     from . import Orders
@@ -92,7 +92,7 @@ def repeat_map(
     The last (w, b) comes from the matrix power whether or not the history is asked for, so asking for it
     never changes the answer; the history's last entry is that same (w, b).
     """
-    compiled = _forced_kernel(M, w, b) if M.shape[:-2] == w.shape == b.shape else None
+    compiled = forced_kernel(M, w, b) if M.shape[:-2] == w.shape == b.shape else None
     if compiled is not None:  # both with history and without, so the history never changes (w, b)
         w_last, b_last = compiled.repeat_last(M, w, b, epochs)
     else:
@@ -128,7 +128,7 @@ def _ending(ws, bs, w, b):
 
 def spectral_radius(M: torch.Tensor) -> torch.Tensor:
     """The largest |eigenvalue| of each map's linear part A (..., 2, 2): above 1, the fit grows without bound."""
-    compiled = _forced_kernel(M)
+    compiled = forced_kernel(M)
     if compiled is not None:
         return compiled.spectral_radius(M)
     (a, a2), (d, d2) = (row.unbind(-1) for row in M[..., :2, :2].unbind(-2))
@@ -144,15 +144,15 @@ def epoch_map(
     """The map of one epoch over x, y (..., n) in batches of batch_size (a short last batch included).
 
     Where a kernel applies it computes the map: fused.py on CUDA, cpu.py on the CPU where it pays (see
-    _cpu_kernel; maps: how many maps of data this size the caller makes, one per shuffled epoch, say).
+    kernels.cpu_kernel; maps: how many maps of data this size the caller makes, one per shuffled epoch, say).
     Else torch ops: on CPU, with many batches or neurons, STEPS updates run in sequence inside blocks
     (vectorised across blocks and neurons) before the tree: fewer passes over memory. On CUDA launches
     cost more than passes, so every level is a tree level.
     """
-    fused = _fused_kernel(x, y, lr, batch_size)
+    fused = fused_kernel(x, y, lr, batch_size)
     if fused is not None:
         return fused.epoch_map(x, y, lr)
-    compiled = _cpu_kernel(x, y, lr, maps)
+    compiled = cpu_kernel(x, y, lr, maps)
     if compiled is not None:
         return compiled.epoch_map(x, y, lr, batch_size)
     return _torch_epoch_map(x, y, lr, batch_size)
@@ -262,82 +262,3 @@ def _steps(x, y, lr, k):
         return 1
     neurons = broadcast_shapes(x.shape[:-1], y.shape[:-1], _shape(lr)).numel()
     return STEPS if (k // STEPS) * neurons >= MIN_LANES else 1
-
-
-def _fused_kernel(x, y, lr, batch_size):
-    """The Triton module when it applies (batch size 1, one float lr, CUDA or the interpreter), else None."""
-    if batch_size != 1 or not isinstance(lr, float) or os.environ.get("TORCH_NEURON_NO_TRITON"):
-        return None
-    if not (x.is_cuda or os.environ.get("TRITON_INTERPRET") == "1"):
-        return None
-    if any(torch._C._functorch.is_functorch_wrapped_tensor(t) for t in (x, y)):  # vmap/grad: a kernel can't
-        return None  # see the batch
-    try:
-        from . import fused
-    except ImportError:  # no Triton: the torch path does the same work
-        return None
-    return fused
-
-
-# The compiled CPU kernel (cpu.py), when to use it. Loading it costs ~1 s once a process (measured: import numba
-# 0.4 s, its code from Numba's on-disk cache 0.6 s; compiling it, once after an install or a change, ~5 s a dtype,
-# serial or threaded). The eager map costs ~14 ns a sample and neuron: 1M samples 14 ms (the kernel 1–4 ms), the
-# book's 442 0.19 ms (the kernel 13 µs). So by default (TORCH_NEURON_KERNEL unset or auto) the epoch maps run in
-# the kernel where this call's eager maps would cost about as much as loading it: samples × neurons × maps ≥
-# COLD_S / EAGER_S (~70M); the maps' power and spectral radius, tiny, never pay for it. A choice by the problem
-# alone, not by what the process ran before, so a fit gives the same bits in every process. TORCH_NEURON_KERNEL=
-# numba runs all it can in the kernel (many small fits: the book's Neuron.fit 460 → 190 µs here, its engine part
-# 316 → 35 µs), =eager nothing.
-COLD_S = 1.0
-EAGER_S = 14e-9
-_CPU_DTYPES = (torch.float32, torch.float64)
-
-
-def _cpu_kernel(x, y, lr, maps=1):
-    """cpu.py for epoch maps of x, y (`maps` of them, the caller says) when it applies and pays, else None."""
-    choice = os.environ.get("TORCH_NEURON_KERNEL", "auto")
-    if choice == "eager" or not _plain_cpu(x, y, lr) or not x.shape[-1]:
-        return None
-    if y.dtype != x.dtype or (torch.is_tensor(lr) and lr.dtype != x.dtype):  # torch would promote: leave it to it
-        return None
-    if choice != "numba":
-        neurons = broadcast_shapes(x.shape[:-1], y.shape[:-1], _shape(lr)).numel()
-        if neurons * x.shape[-1] * maps * EAGER_S < COLD_S:
-            return None
-    return _cpu_module()
-
-
-def _forced_kernel(M, *more):
-    """cpu.py for the power or spectral radius of maps M under TORCH_NEURON_KERNEL=numba, where it applies."""
-    if os.environ.get("TORCH_NEURON_KERNEL") != "numba" or not _plain_cpu(M, *more):
-        return None
-    return _cpu_module() if all(t.dtype == M.dtype for t in more) else None
-
-
-_CPU: list = []  # cpu.py, or None where Numba is missing, once asked for
-
-
-def _cpu_module():
-    if not _CPU:
-        try:
-            from . import cpu
-        except ImportError:  # no Numba: the torch path does the same work
-            cpu = None
-        _CPU.append(cpu)
-    return _CPU[0]
-
-
-def _plain_cpu(*values):
-    """Whether the tensors among values are float32/64 on the CPU, strided, with no graph wanted, not traced,
-    vmapped or under grad transforms: where a compiled kernel sees what torch ops would."""
-    wrapped, grad = torch._C._functorch.is_functorch_wrapped_tensor, torch.is_grad_enabled()
-    for t in values:  # a plain loop: this runs on every fit, and generator expressions cost µs
-        if torch.is_tensor(t) and (
-            not t.is_cpu
-            or t.dtype not in _CPU_DTYPES
-            or t.layout != torch.strided
-            or (grad and t.requires_grad)
-            or wrapped(t)
-        ):
-            return False
-    return not torch.compiler.is_compiling()
