@@ -63,12 +63,6 @@ def test_every_row_says_what_it_catches_and_what_it_cannot_see(results):
         assert r.catches and r.blind_to, r.name
 
 
-def test_errors_are_within_their_tolerances(results):
-    for r in results[1]:
-        if not math.isnan(r.max_rel_err):
-            assert 0 <= r.max_rel_err <= r.tolerance and r.max_abs_err >= 0
-
-
 def test_the_loop_equals_the_books_code_and_the_autograd_engine_bit_for_bit(results):
     for prefix in ("loop engine vs the book's Python code", "loop vs autograd engine (5"):
         (row,) = [r for r in results[1] if r.name.startswith(prefix)]
