@@ -485,3 +485,49 @@ def test_train_parquet_under_torchrun_prints_the_one_process_json(tmp_path):
     assert (
         done.returncode != 0 and "torch-neuron: error: rank 0 of 2: --csv - (standard input) runs in one" in done.stderr
     )
+
+
+# --- the front door on several ranks: the same rules as torch_neuron.fit ----------------------------------------
+
+
+def test_the_sharded_fits_follow_the_front_doors_rules(tmp_path):
+    """On 2 ranks: NumPy float64 shards fit in float64 (promotion, not the default dtype), float64 chunks too,
+    a rank without chunks takes the others' dtype, w and b are keyword-only, a (batch, 1) shard is refused on
+    every rank alike; the fits equal tn.fit of the whole data."""
+    results = run_group(tmp_path, 2, _front_door)
+    x, y = data(30)
+    want = tn.fit(x, y, epochs=3, lr=0.5, engine="loop")
+    for got in results:
+        assert got["dtypes"] == ["torch.float64", "torch.float64", "torch.float64"]
+        for w, b in got["fits"]:
+            assert abs(w - want.w.item()) <= 1e-12 * abs(want.w.item()) and abs(b - want.b.item()) <= 1e-12 * abs(
+                want.b.item()
+            )
+        assert got["positional"] == "TypeError"
+        assert got["column"][0] == "ValueError" and "squeeze(-1)" in got["column"][1]
+    assert results[0]["column"][1] == results[1]["column"][1]  # one error, said alike on every rank
+
+
+def _front_door(rank, world):
+    x, y = data(30)
+    lo, hi = rank * 30 // world, (rank + 1) * 30 // world
+    xs, ys = x[lo:hi].numpy(), y[lo:hi].numpy()
+    out = {"dtypes": [], "fits": []}
+    r = distributed.fit(xs, ys, epochs=3, lr=0.5)
+    c = distributed.fit_chunks([(xs[:4], ys[:4]), (xs[4:], ys[4:])], epochs=3, lr=0.5)
+    # rank 1 holds no chunks: it learns the dtype from rank 0 (the whole data on rank 0)
+    e = distributed.fit_chunks([(x.numpy(), y.numpy())] if rank == 0 else [], epochs=3, lr=0.5)
+    for result in (r, c, e):
+        out["dtypes"].append(str(result.w.dtype))
+        out["fits"].append((result.w.item(), result.b.item()))
+    try:
+        distributed.fit(xs, ys, 1.0, 1.0)  # type: ignore[misc]
+        out["positional"] = "no error"
+    except TypeError:
+        out["positional"] = "TypeError"
+    try:
+        distributed.fit(xs[:, None] if rank == 1 else xs, ys[:, None] if rank == 1 else ys, epochs=1)
+        out["column"] = ("no error", "")
+    except Exception as err:
+        out["column"] = (type(err).__name__, str(err))
+    return out
